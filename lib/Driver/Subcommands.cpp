@@ -1,0 +1,337 @@
+//===- Subcommands.cpp - netc's subcommands -------------------------------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements check, summary, explain and the compile form on top
+// of the front end: reading the file, choosing the diagnostic handler
+// (text, JSON, SARIF, or the expected-* verifier for tests), splitting test
+// files, and printing results.
+//
+//===----------------------------------------------------------------------===//
+
+#include "netc/Driver/Subcommands.h"
+
+#include "netc/Driver/DiagnosticFormats.h"
+#include "netc/Frontend/YAMLImporter.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/ToolUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <functional>
+
+using namespace netc;
+using llvm::formatv;
+
+namespace {
+/// What a subcommand does with a model that checked cleanly.
+using ModelAction = std::function<int(mlir::ModuleOp, const NetworkSummary &)>;
+} // namespace
+
+/// Reads, checks and hands each model (each split of a test file) to
+/// `action`. Returns the exit status.
+static int processModels(const NetcOptions &options,
+                         const ModelAction &action) {
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> file =
+      mlir::openInputFile(options.inputFile, &error);
+  if (!file) {
+    llvm::errs() << "netc: error: " << error << "\n";
+    return ExitUsageError;
+  }
+
+  int status = ExitSuccess;
+  std::vector<CollectedDiagnostic> collected;
+  ImportOptions importOptions;
+  importOptions.warningsAsErrors = options.warningsAsErrors;
+
+  auto processChunk = [&](std::unique_ptr<llvm::MemoryBuffer> chunk,
+                          llvm::raw_ostream &) -> mlir::LogicalResult {
+    llvm::SourceMgr sourceMgr;
+    unsigned id = sourceMgr.AddNewSourceBuffer(std::move(chunk), llvm::SMLoc());
+    mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
+    context.printOpOnDiagnostic(false);
+    NetworkSummary summary;
+    if (options.verifyDiagnostics) {
+      mlir::SourceMgrDiagnosticVerifierHandler handler(sourceMgr, &context);
+      (void)importNetwork(sourceMgr, id, &context, importOptions, &summary);
+      return handler.verify();
+    }
+    mlir::OwningOpRef<mlir::ModuleOp> module;
+    if (options.diagnosticsFormat == DiagnosticsFormat::Text) {
+      mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+      module = importNetwork(sourceMgr, id, &context, importOptions, &summary);
+    } else {
+      CollectingDiagnosticHandler handler(&context);
+      module = importNetwork(sourceMgr, id, &context, importOptions, &summary);
+      collected.insert(collected.end(), handler.diagnostics().begin(),
+                       handler.diagnostics().end());
+    }
+    if (!module) {
+      status = std::max<int>(status, ExitModelError);
+      return mlir::success();
+    }
+    status = std::max(status, action(*module, summary));
+    return mlir::success();
+  };
+
+  mlir::LogicalResult result =
+      options.splitInputFile
+          ? mlir::splitAndProcessBuffer(std::move(file), processChunk,
+                                        llvm::outs())
+          : processChunk(std::move(file), llvm::outs());
+  if (options.diagnosticsFormat == DiagnosticsFormat::JSON)
+    printJSONDiagnostics(collected, llvm::errs());
+  else if (options.diagnosticsFormat == DiagnosticsFormat::SARIF)
+    printSARIFDiagnostics(collected, llvm::errs());
+  if (options.verifyDiagnostics)
+    return mlir::succeeded(result) ? ExitSuccess : ExitModelError;
+  return status;
+}
+
+/// Prints the IR when `--emit=mlir` asks for it.
+static int maybeEmit(const NetcOptions &options, mlir::ModuleOp module) {
+  if (options.emit == "mlir")
+    module.print(llvm::outs());
+  return ExitSuccess;
+}
+
+int netc::runCheck(const NetcOptions &options) {
+  return processModels(options,
+                       [&](mlir::ModuleOp module, const NetworkSummary &) {
+                         return maybeEmit(options, module);
+                       });
+}
+
+//===----------------------------------------------------------------------===//
+// summary
+//===----------------------------------------------------------------------===//
+
+static llvm::json::Value dimToJSON(const nn::Dim &d) {
+  if (d.isKnown())
+    return d.value();
+  return d.str();
+}
+
+static llvm::json::Array shapeToJSON(llvm::ArrayRef<nn::Dim> shape) {
+  llvm::json::Array a;
+  for (const nn::Dim &d : shape)
+    a.push_back(dimToJSON(d));
+  return a;
+}
+
+struct Totals {
+  int64_t params = 0, buffers = 0;
+  std::optional<int64_t> macs = 0;
+};
+
+static Totals totalsOf(const NetworkSummary &s) {
+  Totals t;
+  for (const LayerSummary &l : s.layers) {
+    t.params += l.stats.params;
+    t.buffers += l.stats.buffers;
+    if (t.macs && l.stats.macs)
+      t.macs = *t.macs + *l.stats.macs;
+    else
+      t.macs = std::nullopt;
+  }
+  return t;
+}
+
+static void printSummaryJSON(const NetworkSummary &s) {
+  using namespace llvm::json;
+  Array inputs, layers, outputs;
+  for (const auto &[name, shape] : s.inputs)
+    inputs.push_back(Object{{"name", name}, {"shape", shapeToJSON(shape)}});
+  for (const LayerSummary &l : s.layers) {
+    const nn::LayerStats &st = l.stats;
+    layers.push_back(Object{
+        {"name", l.name},
+        {"op", l.op},
+        {"shape", shapeToJSON(l.shape)},
+        {"params", st.params},
+        {"buffers", st.buffers},
+        {"macs", st.macs ? Value(*st.macs) : Value(nullptr)},
+        {"receptive_field",
+         Array{st.receptiveField[0], st.receptiveField[1]}},
+        {"jump", Array{st.jump[0], st.jump[1]}}});
+  }
+  for (const std::string &o : s.outputs)
+    outputs.push_back(o);
+  Totals t = totalsOf(s);
+  Object root{{"name", s.name},
+              {"inputs", std::move(inputs)},
+              {"layers", std::move(layers)},
+              {"outputs", std::move(outputs)},
+              {"total_params", t.params},
+              {"total_buffers", t.buffers},
+              {"total_macs", t.macs ? Value(*t.macs) : Value(nullptr)},
+              {"params_mb", double(t.params) * 4 / 1e6}};
+  llvm::outs() << formatv("{0:2}", Value(std::move(root))) << "\n";
+}
+
+/// 1234567 -> "1,234,567".
+static std::string withCommas(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0)
+      out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+/// 4110000000 -> "4.11G".
+static std::string humanCount(std::optional<int64_t> n) {
+  if (!n)
+    return "?";
+  double v = double(*n);
+  const char *suffix[] = {"", "K", "M", "G", "T"};
+  unsigned i = 0;
+  while (v >= 1000 && i < 4) {
+    v /= 1000;
+    ++i;
+  }
+  return i == 0 ? std::to_string(*n) : formatv("{0:f2}{1}", v, suffix[i]).str();
+}
+
+static void printSummaryTable(const NetworkSummary &s) {
+  struct Row {
+    std::string cells[6];
+  };
+  std::vector<Row> rows;
+  rows.push_back({{"Layer", "Op", "Output shape", "Params", "MACs", "RF"}});
+  for (const LayerSummary &l : s.layers)
+    rows.push_back({{l.name, l.op, nn::formatShape(l.shape),
+                     withCommas(l.stats.params), humanCount(l.stats.macs),
+                     formatv("{0}x{1}", l.stats.receptiveField[0],
+                             l.stats.receptiveField[1])
+                         .str()}});
+  size_t width[6] = {0};
+  for (const Row &r : rows)
+    for (unsigned c = 0; c < 6; ++c)
+      width[c] = std::max(width[c], r.cells[c].size());
+  auto rule = [&] {
+    size_t total = 0;
+    for (size_t w : width)
+      total += w + 2;
+    llvm::outs() << std::string(total - 2, '-') << "\n";
+  };
+  llvm::outs() << "Model '" << s.name << "'";
+  for (const auto &[name, shape] : s.inputs)
+    llvm::outs() << formatv(", input '{0}' {1}", name, nn::formatShape(shape));
+  llvm::outs() << "\n";
+  rule();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row &r = rows[i];
+    for (unsigned c = 0; c < 6; ++c) {
+      // Numbers are right-aligned, text left-aligned.
+      bool right = c >= 3;
+      std::string pad(width[c] - r.cells[c].size(), ' ');
+      llvm::outs() << (right ? pad + r.cells[c] : r.cells[c] + pad)
+                   << (c < 5 ? "  " : "");
+    }
+    llvm::outs() << "\n";
+    if (i == 0)
+      rule();
+  }
+  rule();
+  Totals t = totalsOf(s);
+  llvm::outs() << formatv("Total params: {0} ({1:f2} MB as float32)\n",
+                          withCommas(t.params), double(t.params) * 4 / 1e6);
+  if (t.buffers)
+    llvm::outs() << formatv("Buffers (running statistics): {0}\n",
+                            withCommas(t.buffers));
+  llvm::outs() << formatv("MACs per sample: {0} ({1} FLOPs)\n",
+                          humanCount(t.macs),
+                          humanCount(t.macs ? std::optional<int64_t>(
+                                                  *t.macs * 2)
+                                            : std::nullopt));
+  llvm::outs() << "Outputs: ";
+  llvm::interleave(s.outputs, llvm::outs(), ", ");
+  llvm::outs() << "\n";
+}
+
+int netc::runSummary(const NetcOptions &options) {
+  return processModels(options,
+                       [&](mlir::ModuleOp, const NetworkSummary &summary) {
+                         if (options.json)
+                           printSummaryJSON(summary);
+                         else
+                           printSummaryTable(summary);
+                         return ExitSuccess;
+                       });
+}
+
+//===----------------------------------------------------------------------===//
+// explain
+//===----------------------------------------------------------------------===//
+
+int netc::runExplain(const NetcOptions &options) {
+  return processModels(options, [&](mlir::ModuleOp,
+                                    const NetworkSummary &summary) {
+    const LayerSummary *layer = nullptr;
+    std::vector<llvm::StringRef> names;
+    for (const LayerSummary &l : summary.layers) {
+      names.push_back(l.name);
+      if (l.name == options.layer)
+        layer = &l;
+    }
+    if (!layer) {
+      llvm::errs() << formatv("netc: error: the model has no layer '{0}'",
+                              options.layer);
+      std::string guess = nn::closestName(options.layer, names);
+      if (!guess.empty())
+        llvm::errs() << formatv("; did you mean '{0}'?", guess);
+      llvm::errs() << "\n";
+      return ExitUsageError;
+    }
+    const nn::LayerStats &st = layer->stats;
+    llvm::raw_ostream &os = llvm::outs();
+    os << formatv("layer '{0}' ({1}) at {2}:{3}:{4}\n", layer->name,
+                  layer->op, options.inputFile, layer->line, layer->column);
+    os << "  input:  " << nn::formatShape(layer->inputShape) << "\n";
+    os << "  output: " << nn::formatShape(layer->shape) << "\n";
+    for (const std::string &f : layer->formulas)
+      os << "  " << f << "\n";
+    os << formatv("  params: {0}\n", withCommas(st.params));
+    if (st.buffers)
+      os << formatv("  buffers: {0}\n", withCommas(st.buffers));
+    os << formatv("  receptive field: {0}x{1}; stride so far (jump): "
+                  "{2}x{3}\n",
+                  st.receptiveField[0], st.receptiveField[1], st.jump[0],
+                  st.jump[1]);
+    os << formatv("  MACs per sample: {0}\n",
+                  st.macs ? withCommas(*st.macs)
+                          : std::string("depends on a symbolic size"));
+    return ExitSuccess;
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// The compile form
+//===----------------------------------------------------------------------===//
+
+int netc::runCompile(const NetcOptions &options) {
+  return processModels(options, [&](mlir::ModuleOp module,
+                                    const NetworkSummary &summary) {
+    maybeEmit(options, module);
+    if (!options.emit.empty())
+      return ExitSuccess;
+    // Lowering to Halide is the next stage (docs/Roadmap.md); until it
+    // lands, say so instead of writing nothing silently.
+    llvm::errs() << formatv("netc: error: '{0}' checks cleanly, but code "
+                            "generation is not available in this build "
+                            "yet; use 'netc check', 'netc summary' or "
+                            "'--emit=mlir'\n",
+                            options.inputFile);
+    return ExitUsageError;
+  });
+}
