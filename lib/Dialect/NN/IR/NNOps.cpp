@@ -46,21 +46,21 @@ namespace {
 /// Turns ShapeUtils problems into errors (and warnings) on an op's location.
 class VerifierDiagnostics : public ShapeDiagnostics {
 public:
-  explicit VerifierDiagnostics(Optional<Location> loc) : loc(loc) {}
+  VerifierDiagnostics(Optional<Location> loc, StringRef opName)
+      : loc(loc), opName(opName) {}
 
 protected:
   void handle(const ShapeProblem &p) override {
     if (!loc)
       return;
-    std::string text = p.message;
-    if (!p.arg.empty() && p.arg != "from")
-      text = "'" + p.arg + "': " + text;
+    // As emitOpError words it; the messages name their argument.
     if (p.severity == ShapeProblem::Severity::Error)
-      mlir::emitError(*loc) << text;
+      mlir::emitError(*loc) << "'" << opName << "' op " << p.message;
   }
 
 private:
   Optional<Location> loc;
+  StringRef opName;
 };
 } // namespace
 
@@ -85,11 +85,11 @@ static LogicalResult finish(VerifierDiagnostics &diag, const Shape &out,
 
 /// Checks the ODS constraints first: inference may run before them, and the
 /// adaptor's getters assume the attributes are present.
-#define NN_VERIFY_ADAPTOR(AdaptorT)                                            \
-  AdaptorT adaptor(operands, attributes, regions);                             \
+#define NN_VERIFY_ADAPTOR(OpT)                                                 \
+  OpT##Adaptor adaptor(operands, attributes, regions);                         \
   if (failed(adaptor.verify(location ? *location : UnknownLoc::get(context)))) \
     return failure();                                                          \
-  VerifierDiagnostics diag(location);
+  VerifierDiagnostics diag(location, OpT::getOperationName());
 
 //===----------------------------------------------------------------------===//
 // Conv family
@@ -108,7 +108,7 @@ LogicalResult Conv2dOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(Conv2dOpAdaptor)
+  NN_VERIFY_ADAPTOR(Conv2dOp)
   Conv2dAttrs a;
   a.inChannels = adaptor.getInChannelsAttr().getInt();
   a.outChannels = adaptor.getOutChannelsAttr().getInt();
@@ -127,7 +127,7 @@ LogicalResult Conv2dOp::inferReturnTypes(
   Optional<PaddingMode> mode = parsePaddingMode(adaptor.getPaddingMode());
   if (!mode) {
     if (location)
-      mlir::emitError(*location) << "unknown padding_mode '"
+      mlir::emitError(*location) << "'nn.conv2d' op unknown padding_mode '"
                            << adaptor.getPaddingMode() << "'";
     return failure();
   }
@@ -155,7 +155,7 @@ LogicalResult BatchNorm2dOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(BatchNorm2dOpAdaptor)
+  NN_VERIFY_ADAPTOR(BatchNorm2dOp)
   BatchNorm2dAttrs a;
   a.numFeatures = adaptor.getNumFeaturesAttr().getInt();
   a.eps = adaptor.getEps().convertToDouble();
@@ -170,7 +170,7 @@ LogicalResult SoftmaxOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(SoftmaxOpAdaptor)
+  NN_VERIFY_ADAPTOR(SoftmaxOp)
   int64_t resolved = 0;
   Shape out = inferSoftmax(adaptor.getDimAttr().getInt(),
                            shapeOf(adaptor.getInput().getType()), resolved,
@@ -186,7 +186,7 @@ LogicalResult MaxPool2dOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(MaxPool2dOpAdaptor)
+  NN_VERIFY_ADAPTOR(MaxPool2dOp)
   Pool2dAttrs a;
   a.kind = PoolKind::Max;
   a.kernel = pairOf(adaptor.getKernelSize());
@@ -202,7 +202,7 @@ LogicalResult AvgPool2dOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(AvgPool2dOpAdaptor)
+  NN_VERIFY_ADAPTOR(AvgPool2dOp)
   Pool2dAttrs a;
   a.kind = PoolKind::Avg;
   a.kernel = pairOf(adaptor.getKernelSize());
@@ -220,7 +220,7 @@ LogicalResult AdaptiveAvgPool2dOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(AdaptiveAvgPool2dOpAdaptor)
+  NN_VERIFY_ADAPTOR(AdaptiveAvgPool2dOp)
   AdaptiveAvgPool2dAttrs a;
   Pair size = pairOf(adaptor.getOutputSize());
   for (unsigned i = 0; i < 2; ++i)
@@ -239,7 +239,7 @@ LogicalResult LinearOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(LinearOpAdaptor)
+  NN_VERIFY_ADAPTOR(LinearOp)
   LinearAttrs a;
   a.inFeatures = adaptor.getInFeaturesAttr().getInt();
   a.outFeatures = adaptor.getOutFeaturesAttr().getInt();
@@ -256,7 +256,7 @@ LogicalResult FlattenOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(FlattenOpAdaptor)
+  NN_VERIFY_ADAPTOR(FlattenOp)
   FlattenAttrs a;
   a.startDim = adaptor.getStartDimAttr().getInt();
   a.endDim = adaptor.getEndDimAttr().getInt();
@@ -266,11 +266,12 @@ LogicalResult FlattenOp::inferReturnTypes(
 
 /// The shapes of a variadic op's inputs; fails on an empty list.
 static LogicalResult variadicShapes(ValueRange inputs, unsigned least,
+                                    StringRef opName,
                                     Optional<Location> location,
                                     SmallVectorImpl<Shape> &shapes) {
   if (inputs.size() < least) {
     if (location)
-      mlir::emitError(*location) << "expects at least " << least
+      mlir::emitError(*location) << "'nn." << opName << "' op expects at least " << least
                            << " inputs, but got " << inputs.size();
     return failure();
   }
@@ -283,9 +284,9 @@ LogicalResult CatOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(CatOpAdaptor)
+  NN_VERIFY_ADAPTOR(CatOp)
   SmallVector<Shape, 2> shapes;
-  if (failed(variadicShapes(adaptor.getInputs(), 1, location, shapes)))
+  if (failed(variadicShapes(adaptor.getInputs(), 1, "cat", location, shapes)))
     return failure();
   Shape out = inferCat(adaptor.getDimAttr().getInt(), shapes, diag);
   return finish(diag, out, context, inferredReturnTypes);
@@ -299,9 +300,9 @@ LogicalResult AddOp::inferReturnTypes(
     MLIRContext *context, Optional<Location> location, ValueRange operands,
     DictionaryAttr attributes, RegionRange regions,
     SmallVectorImpl<Type> &inferredReturnTypes) {
-  NN_VERIFY_ADAPTOR(AddOpAdaptor)
+  NN_VERIFY_ADAPTOR(AddOp)
   SmallVector<Shape, 2> shapes;
-  if (failed(variadicShapes(adaptor.getInputs(), 2, location, shapes)))
+  if (failed(variadicShapes(adaptor.getInputs(), 2, "add", location, shapes)))
     return failure();
   Shape out = inferAdd(shapes, diag);
   return finish(diag, out, context, inferredReturnTypes);
@@ -313,7 +314,7 @@ LogicalResult AddOp::inferReturnTypes(
       MLIRContext *context, Optional<Location> location, ValueRange operands, \
       DictionaryAttr attributes, RegionRange regions,                          \
       SmallVectorImpl<Type> &inferredReturnTypes) {                            \
-    NN_VERIFY_ADAPTOR(OpT##Adaptor)                                            \
+    NN_VERIFY_ADAPTOR(OpT)                                            \
     CHECK;                                                                     \
     diag.flush();                                                              \
     if (diag.hadError())                                                       \
