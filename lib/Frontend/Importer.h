@@ -57,6 +57,12 @@ struct ValueInfo {
   /// The producer is a Conv2d with a bias (for the BatchNorm2d warning).
   bool convBias = false;
   SourcePos biasPos;
+  /// For a stride-1 Conv2d with an odd kernel: the padding that keeps its
+  /// input's size, that input's size, and where `padding` is written (for
+  /// the fix-it on a residual Add or Cat whose sizes differ).
+  std::optional<nn::Pair> keepPadding;
+  nn::Shape convInput;
+  SourcePos paddingPos;
 };
 
 /// A note for diagnostics inside a block instance.
@@ -102,6 +108,8 @@ struct LayerDecl {
   const YValue *node = nullptr;
   SourcePos fromPos;    ///< position of `from:`, or the layer's
   std::vector<unsigned> inputs;
+  /// Where each input is named in `from:` (the layer's position if not).
+  std::vector<SourcePos> inputPos;
 };
 
 /// The diagnostics and values of one import.
@@ -164,7 +172,8 @@ private:
                      llvm::StringRef name, Scope &scope,
                      llvm::ArrayRef<std::pair<std::string, SourcePos>> later,
                      std::optional<unsigned> previous,
-                     std::vector<unsigned> &inputs, SourcePos &fromPos);
+                     std::vector<unsigned> &inputs,
+                     std::vector<SourcePos> &inputPos, SourcePos &fromPos);
   std::optional<unsigned> lookupName(llvm::StringRef name, Scope &scope);
   bool defineName(const std::string &local, const std::string &full,
                   unsigned value, SourcePos pos, Scope &scope);

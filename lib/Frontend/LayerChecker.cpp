@@ -31,7 +31,10 @@ public:
       : im(im), decl(decl), args(args), inputs(inputs) {}
 
   /// Where problems that blame `arg` are reported.
-  SourcePos posOf(llvm::StringRef arg) const {
+  SourcePos posOf(llvm::StringRef arg, int operand = -1) const {
+    if (arg == "from" && operand >= 0 &&
+        size_t(operand) < decl.inputPos.size())
+      return decl.inputPos[operand];
     if (arg == "from")
       return decl.fromPos;
     if (!arg.empty() && args.has(arg))
@@ -41,7 +44,7 @@ public:
 
 protected:
   void handle(const nn::ShapeProblem &p) override {
-    SourcePos pos = posOf(p.arg);
+    SourcePos pos = posOf(p.arg, p.operand);
     std::vector<Importer::Note> notes;
     if (p.operand >= 0 && size_t(p.operand) < inputs.size()) {
       const ValueInfo &in = *inputs[p.operand];
@@ -56,6 +59,7 @@ protected:
     }
     for (const std::string &fix : p.fixits)
       notes.push_back({pos, fix});
+    addKeepSizeFixit(p, notes);
     // "layer 'fc' expects ..." reads as a sentence; other facts get a colon.
     llvm::StringRef m = p.message;
     bool verb = m.startswith("expects ") || m.startswith("has ") ||
@@ -69,6 +73,37 @@ protected:
   }
 
 private:
+  /// For sizes that differ at a spatial dimension of a residual Add or Cat:
+  /// if the other operand came from a stride-1 Conv2d whose padding shrank
+  /// its input to this size, name the padding that keeps the size.
+  void addKeepSizeFixit(const nn::ShapeProblem &p,
+                        std::vector<Importer::Note> &notes) const {
+    if (p.arg != "from" || p.operand < 1 || size_t(p.operand) >= inputs.size())
+      return;
+    const ValueInfo &first = *inputs.front();
+    for (const ValueInfo *v : {inputs[p.operand], &first}) {
+      const ValueInfo &other = v == &first ? *inputs[p.operand] : first;
+      if (!v->keepPadding || v->convInput.size() != other.shape.size() ||
+          other.shape.size() < 3)
+        continue;
+      size_t r = other.shape.size();
+      bool keeps = true;
+      for (size_t i = r - 2; i < r; ++i)
+        keeps &= v->convInput[i].sameAs(other.shape[i]) == true;
+      if (!keeps)
+        continue;
+      const nn::Pair &k = *v->keepPadding;
+      notes.push_back(
+          {v->paddingPos,
+           formatv("`padding: {0}` on '{1}' keeps {2}x{3}",
+                   k[0] == k[1] ? std::to_string(k[0])
+                                : formatv("[{0}, {1}]", k[0], k[1]).str(),
+                   v->producer, other.shape[r - 2].str(),
+                   other.shape[r - 1].str())});
+      return;
+    }
+  }
+
   Importer &im;
   const LayerDecl &decl;
   const LayerArgs &args;
@@ -212,6 +247,16 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
                     a.stride);
     out.convBias = a.bias;
     out.biasPos = args.get("bias").pos;
+    if (a.stride == nn::Pair{1, 1} && a.kernel[0] % 2 == 1 &&
+        a.kernel[1] % 2 == 1 && a.paddingMode == nn::PaddingMode::Zeros) {
+      nn::Pair keep{a.dilation[0] * (a.kernel[0] - 1) / 2,
+                    a.dilation[1] * (a.kernel[1] - 1) / 2};
+      if (keep != nn::Pair{pad[0], pad[2]}) {
+        out.keepPadding = keep;
+        out.convInput = in.shape;
+        out.paddingPos = args.get("padding").pos;
+      }
+    }
     mnemonic = "conv2d";
     attrs.append("in_channels", i64(a.inChannels));
     attrs.append("out_channels", i64(a.outChannels));

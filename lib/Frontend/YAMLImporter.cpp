@@ -706,7 +706,7 @@ bool Importer::resolveInputs(
     const YValue &layer, const OpSpec *spec, llvm::StringRef name,
     Scope &scope, llvm::ArrayRef<std::pair<std::string, SourcePos>> later,
     std::optional<unsigned> previous, std::vector<unsigned> &inputs,
-    SourcePos &fromPos) {
+    std::vector<SourcePos> &inputPos, SourcePos &fromPos) {
   Arity arity = spec ? spec->arity : Arity{1, 1};
   const YValue *from = layer.lookup("from");
   fromPos = layer.pos;
@@ -727,6 +727,7 @@ bool Importer::resolveInputs(
       return false;
     }
     inputs.push_back(*previous);
+    inputPos.push_back(layer.pos);
     return true;
   }
   fromPos = from->pos;
@@ -759,6 +760,7 @@ bool Importer::resolveInputs(
   for (const YValue *ref : refs) {
     if (std::optional<unsigned> v = lookupName(ref->text, scope)) {
       inputs.push_back(*v);
+      inputPos.push_back(ref->pos);
       continue;
     }
     ok = false;
@@ -879,9 +881,10 @@ void Importer::readLayer(
   }
 
   std::vector<unsigned> inputs;
+  std::vector<SourcePos> inputPos;
   SourcePos fromPos;
   if (!resolveInputs(layer, spec, fullName, scope, later, previous, inputs,
-                     fromPos)) {
+                     inputPos, fromPos)) {
     poisoned();
     return;
   }
@@ -906,8 +909,11 @@ void Importer::readLayer(
                                ? fullName + "." + std::to_string(repeatFrom + r)
                                : fullName;
     std::vector<unsigned> ins = inputs;
-    if (r > 0)
+    std::vector<SourcePos> insPos = inputPos;
+    if (r > 0) {
       ins = {*current};
+      insPos = {layer.pos};
+    }
     if (block) {
       current = instantiateBlock(*block, layer, instance, ins.front(), scope);
       if (!current)
@@ -926,6 +932,7 @@ void Importer::readLayer(
     decl.node = &layer;
     decl.fromPos = fromPos;
     decl.inputs = ins;
+    decl.inputPos = insPos;
     current = checkLayer(decl, args);
     if (repeatNode)
       globalNames.try_emplace(instance, *current, layer.pos);

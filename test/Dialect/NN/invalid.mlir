@@ -47,7 +47,7 @@ func @pool_pair(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32> {
 
 // Add needs two inputs that broadcast.
 func @add_shapes(%a: tensor<1x8x4x4xf32>, %b: tensor<1x4x4x4xf32>) -> tensor<1x8x4x4xf32> {
-  // expected-error@+1 {{'nn.add' op cannot add [1, 8, 4, 4] and [1, 4, 4, 4]: sizes 8 and 4 differ at dimension 1 and neither is 1}}
+  // expected-error@+1 {{'nn.add' op cannot add [1, 8, 4, 4] and [1, 4, 4, 4]: they differ at dimension 1, where neither size is 1}}
   %0 = nn.add %a, %b {name = "add"} : tensor<1x8x4x4xf32>, tensor<1x4x4x4xf32> -> tensor<1x8x4x4xf32>
   return %0 : tensor<1x8x4x4xf32>
 }

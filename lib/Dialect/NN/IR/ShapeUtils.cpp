@@ -962,6 +962,7 @@ Shape nn::inferAdd(llvm::ArrayRef<Shape> inputs, ShapeDiagnostics &diag) {
     const Shape &rhs = inputs[k];
     size_t rank = std::max(acc.size(), rhs.size());
     Shape out(rank, Dim::known(1));
+    std::vector<size_t> differ;
     for (size_t i = 0; i < rank; ++i) {
       // Align trailing dimensions, as broadcasting does.
       std::optional<Dim> l, r;
@@ -983,18 +984,25 @@ Shape nn::inferAdd(llvm::ArrayRef<Shape> inputs, ShapeDiagnostics &diag) {
       }
       std::optional<bool> same = l->sameAs(*r);
       if (same && !*same) {
-        ShapeProblem &p = diag.error(
-            "from", formatv("cannot add {0} and {1}: sizes {2} and {3} "
-                            "differ at dimension {4} and neither is 1",
-                            formatShape(acc), formatShape(rhs), l->str(),
-                            r->str(), i)
-                        .str());
-        p.operand = k;
-        p.operandDim = i + rhs.size() - rank;
+        differ.push_back(i);
         out[i] = Dim::unknown();
         continue;
       }
       out[i] = l->isUnknown() ? *r : *l;
+    }
+    if (!differ.empty()) {
+      std::vector<std::string> dims;
+      for (size_t i : differ)
+        dims.push_back(std::to_string(i));
+      ShapeProblem &p = diag.error(
+          "from", formatv("cannot add {0} and {1}: they differ at "
+                          "{2} {3}, where neither size is 1",
+                          formatShape(acc), formatShape(rhs),
+                          differ.size() == 1 ? "dimension" : "dimensions",
+                          llvm::join(dims, " and "))
+                      .str());
+      p.operand = k;
+      p.operandDim = differ.front() + rhs.size() - rank;
     }
     acc = std::move(out);
   }
