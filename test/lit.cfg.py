@@ -21,5 +21,11 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%src_root", config.netc_src_root))
 
 llvm_config.add_tool_substitutions(
-    ["netc", "netc-opt", "FileCheck", "not", "count"],
-    [config.netc_tools_dir, config.llvm_tools_dir])
+    ["netc", "netc-opt", "NetcUnitTests", "tiny_cnn_demo", "FileCheck", "not",
+     "count"],
+    [config.netc_tools_dir, config.llvm_tools_dir,
+     os.path.join(config.netc_obj_root, "examples", "aot")])
+
+# Where the AOT example's build put its weights.
+config.substitutions.append(
+    ("%aot_example_dir", os.path.join(config.netc_obj_root, "examples", "aot")))

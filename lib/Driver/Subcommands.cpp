@@ -13,6 +13,8 @@
 
 #include "netc/Driver/Subcommands.h"
 
+#include "ModelLoading.h"
+
 #include "netc/Driver/DiagnosticFormats.h"
 #include "netc/Frontend/YAMLImporter.h"
 
@@ -30,14 +32,7 @@
 using namespace netc;
 using llvm::formatv;
 
-namespace {
-/// What a subcommand does with a model that checked cleanly.
-using ModelAction = std::function<int(mlir::ModuleOp, const NetworkSummary &)>;
-} // namespace
-
-/// Reads, checks and hands each model (each split of a test file) to
-/// `action`. Returns the exit status.
-static int processModels(const NetcOptions &options,
+int netc::processModels(const NetcOptions &options,
                          const ModelAction &action) {
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> file =
@@ -51,6 +46,7 @@ static int processModels(const NetcOptions &options,
   std::vector<CollectedDiagnostic> collected;
   ImportOptions importOptions;
   importOptions.warningsAsErrors = options.warningsAsErrors;
+  importOptions.modelFileName = options.inputFile;
 
   auto processChunk = [&](std::unique_ptr<llvm::MemoryBuffer> chunk,
                           llvm::raw_ostream &) -> mlir::LogicalResult {
@@ -145,6 +141,20 @@ static Totals totalsOf(const NetworkSummary &s) {
   return t;
 }
 
+/// The size of `params` float32 parameters in MB, exactly (1 MB = 10^6
+/// bytes, so 6 decimal places are one byte): 112 -> "0.000448".
+static std::string megabytes(int64_t params) {
+  uint64_t n = params < 0 ? 0 - uint64_t(params) : uint64_t(params);
+  uint64_t whole = n / 250000, bytes = n % 250000 * 4;
+  std::string s = std::to_string(whole);
+  if (bytes) {
+    std::string frac = std::to_string(bytes);
+    frac.insert(0, 6 - frac.size(), '0');
+    s += "." + llvm::StringRef(frac).rtrim('0').str();
+  }
+  return params < 0 ? "-" + s : s;
+}
+
 static void printSummaryJSON(const NetworkSummary &s) {
   using namespace llvm::json;
   Array inputs, layers, outputs;
@@ -172,9 +182,27 @@ static void printSummaryJSON(const NetworkSummary &s) {
               {"outputs", std::move(outputs)},
               {"total_params", t.params},
               {"total_buffers", t.buffers},
-              {"total_macs", t.macs ? Value(*t.macs) : Value(nullptr)},
-              {"params_mb", double(t.params) * 4 / 1e6}};
-  llvm::outs() << formatv("{0:2}", Value(std::move(root))) << "\n";
+              {"total_macs", t.macs ? Value(*t.macs) : Value(nullptr)}};
+  // params_mb is written as a decimal with at most 6 places (one byte): a
+  // double would print as 0.00044799999999999999.
+  std::vector<std::string> keys;
+  for (const auto &entry : root)
+    keys.push_back(entry.first.str());
+  keys.push_back("params_mb");
+  llvm::sort(keys);
+  OStream out(llvm::outs(), 2);
+  out.object([&] {
+    for (const std::string &key : keys) {
+      if (key != "params_mb") {
+        out.attribute(key, std::move(*root.get(key)));
+        continue;
+      }
+      out.attributeBegin(key);
+      out.rawValue([&](llvm::raw_ostream &os) { os << megabytes(t.params); });
+      out.attributeEnd();
+    }
+  });
+  llvm::outs() << "\n";
 }
 
 /// 1234567 -> "1,234,567".
@@ -312,26 +340,5 @@ int netc::runExplain(const NetcOptions &options) {
                   st.macs ? withCommas(*st.macs)
                           : std::string("depends on a symbolic size"));
     return ExitSuccess;
-  });
-}
-
-//===----------------------------------------------------------------------===//
-// The compile form
-//===----------------------------------------------------------------------===//
-
-int netc::runCompile(const NetcOptions &options) {
-  return processModels(options, [&](mlir::ModuleOp module,
-                                    const NetworkSummary &summary) {
-    maybeEmit(options, module);
-    if (!options.emit.empty())
-      return ExitSuccess;
-    // Lowering to Halide is the next stage (docs/Roadmap.md); until it
-    // lands, say so instead of writing nothing silently.
-    llvm::errs() << formatv("netc: error: '{0}' checks cleanly, but code "
-                            "generation is not available in this build "
-                            "yet; use 'netc check', 'netc summary' or "
-                            "'--emit=mlir'\n",
-                            options.inputFile);
-    return ExitUsageError;
   });
 }

@@ -177,7 +177,13 @@ private:
   std::optional<unsigned> lookupName(llvm::StringRef name, Scope &scope);
   bool defineName(const std::string &local, const std::string &full,
                   unsigned value, SourcePos pos, Scope &scope);
-  const YValue &substitute(const YValue &node, const Scope &scope);
+  /// Substitutes the block parameters of `scope` into a copy of `node`;
+  /// `ok` is false if a `$` value could not be evaluated (reported).
+  const YValue &substitute(const YValue &node, const Scope &scope, bool &ok);
+  /// Defines a layer that could not be checked: its value is poisoned, so
+  /// that later layers reading it report no follow-on errors.
+  void definePoisoned(const std::string &local, const std::string &full,
+                      SourcePos pos, Scope &scope);
   YValue substituteValue(const YValue &node, const Scope &scope, bool &ok);
   void readOutputs(const YValue *outputs);
   void warnUnreachable();
@@ -188,7 +194,10 @@ private:
   mlir::MLIRContext *context;
   ImportOptions options;
   std::string fileName;
+  /// Errors, counting warnings under --Werror.
   unsigned errors = 0;
+  /// Errors other than warnings under --Werror.
+  unsigned hardErrors = 0;
   /// The instantiation notes of the scope being read.
   const std::vector<Instantiation> *currentStack = nullptr;
 

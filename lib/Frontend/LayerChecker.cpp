@@ -125,7 +125,9 @@ static nn::Pair poolStride(const LayerArgs &args) {
   return s.isNull ? args.get("kernel_size").pair : s.pair;
 }
 
-/// Writes out PyTorch's sliding-window formula with this layer's numbers.
+/// Writes out PyTorch's sliding-window formula with this layer's numbers;
+/// with ceil_mode, says when the rule that drops a last window starting in
+/// the right padding removed one.
 static void explainWindow(LayerSummary &row, llvm::ArrayRef<nn::Dim> in,
                           llvm::ArrayRef<nn::Dim> out, const nn::Pair &kernel,
                           const nn::Pair &stride, const nn::Pair &dilation,
@@ -135,6 +137,16 @@ static void explainWindow(LayerSummary &row, llvm::ArrayRef<nn::Dim> in,
     return;
   for (unsigned i = 0; i < 2; ++i) {
     unsigned d = in.size() - 2 + i;
+    bool dropped = false;
+    if (ceilMode && in[d].isKnown() && out[d].isKnown() && stride[i] > 0) {
+      __int128 span = (__int128)in[d].value() + padLo[i] + padHi[i] -
+                      (__int128)dilation[i] * (kernel[i] - 1) - 1 +
+                      stride[i] - 1;
+      __int128 q = span / stride[i];
+      if (span % stride[i] != 0 && span < 0)
+        --q;
+      dropped = q + 1 != out[d].value();
+    }
     row.formulas.push_back(formatv(
         "{0}: out = {1}((in + pad_before + pad_after - dilation * (kernel - "
         "1) - 1) / stride{2}) + 1 = {1}(({3} + {4} + {5} - {6} * ({7} - 1) - "
@@ -142,9 +154,9 @@ static void explainWindow(LayerSummary &row, llvm::ArrayRef<nn::Dim> in,
         i == 0 ? "height" : "width", ceilMode ? "ceil" : "floor", "",
         in[d].str(), padLo[i], padHi[i], dilation[i], kernel[i], stride[i],
         out[d].str(),
-        ceilMode ? " (a last window starting in the right padding is "
-                   "dropped)"
-                 : ""));
+        dropped ? " (a last window starting in the right padding is "
+                  "dropped)"
+                : ""));
   }
 }
 
@@ -157,6 +169,14 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   }
   const ValueInfo &in = *ins.front();
   llvm::StringRef opName = decl.spec->name;
+  // A poisoned input has no known shape. The window and matrix ops still
+  // run their construction checks against a shape of unknown sizes, whose
+  // every shape-dependent check passes; the rank is the usual one.
+  auto inputShape = [&](size_t rank) -> nn::Shape {
+    if (!poisoned)
+      return in.shape;
+    return nn::Shape(rank, nn::Dim::unknown());
+  };
   LayerDiagnostics diag(*this, decl, args, ins);
   mlir::MLIRContext *ctx = context;
   auto i64 = [&](int64_t v) { return builder.getI64IntegerAttr(v); };
@@ -214,8 +234,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
     a.paddingKind = args.get("padding").padding;
     a.padding = args.get("padding").pair;
     a.paddingMode = paddingModeOf(args.get("padding_mode").text);
-    if (!poisoned)
-      out.shape = nn::inferConv2d(a, in.shape, diag);
+    out.shape = nn::inferConv2d(a, inputShape(4), diag);
     inheritOrigins();
     if (out.shape.size() >= 3)
       setOrigin(out.shape.size() - 3, args.get("out_channels").pos);
@@ -276,8 +295,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
     a.momentum = args.get("momentum").isNull ? 0.0 : args.get("momentum").real;
     a.affine = args.get("affine").boolean;
     a.trackRunningStats = args.get("track_running_stats").boolean;
-    if (!poisoned)
-      out.shape = nn::inferBatchNorm2d(a, in.shape, diag);
+    out.shape = nn::inferBatchNorm2d(a, inputShape(4), diag);
     inheritOrigins();
     if (in.convBias && (a.affine || a.trackRunningStats) &&
         in.shape.size() == 4)
@@ -310,6 +328,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
     a.kind = isMax ? nn::PoolKind::Max : nn::PoolKind::Avg;
     a.kernel = args.get("kernel_size").pair;
     a.stride = poolStride(args);
+    a.strideIsKernel = args.get("stride").isNull;
     a.padding = args.get("padding").pair;
     a.ceilMode = args.get("ceil_mode").boolean;
     if (isMax) {
@@ -323,8 +342,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
       if (!args.get("divisor_override").isNull)
         a.divisorOverride = args.get("divisor_override").integer;
     }
-    if (!poisoned)
-      out.shape = nn::inferPool2d(a, in.shape, diag);
+    out.shape = nn::inferPool2d(a, inputShape(4), diag);
     inheritOrigins();
     explainWindow(row, in.shape, out.shape, a.kernel, a.stride, a.dilation,
                   a.padding, a.padding, a.ceilMode);
@@ -350,8 +368,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
     const BoundArg &size = args.get("output_size");
     a.outputSize = size.outputSize;
     a.scalar = size.scalar;
-    if (!poisoned)
-      out.shape = nn::inferAdaptiveAvgPool2d(a, in.shape, diag);
+    out.shape = nn::inferAdaptiveAvgPool2d(a, inputShape(4), diag);
     inheritOrigins();
     spatialOrigins(size.pos);
     for (unsigned i = 0; i < 2; ++i)
@@ -378,8 +395,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
     a.inFeatures = args.get("in_features").integer;
     a.outFeatures = args.get("out_features").integer;
     a.bias = args.get("bias").boolean;
-    if (!poisoned)
-      out.shape = nn::inferLinear(a, in.shape, diag);
+    out.shape = nn::inferLinear(a, inputShape(2), diag);
     inheritOrigins();
     if (!out.shape.empty())
       setOrigin(out.shape.size() - 1, args.get("out_features").pos);
@@ -407,7 +423,10 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
     // Dimensions outside the flattened range keep their origins.
     out.origins.assign(out.shape.size(), Origin());
     std::optional<int64_t> start = nn::wrapDim(a.startDim, in.shape.size());
-    if (start && !diag.hadError() && !in.shape.empty()) {
+    // Flattening the batch makes it a feature: [N, 3, 4, 4] -> [N*48].
+    if (start && *start == 0 && !poisoned)
+      out.batched = false;
+    if (start && !poisoned && !diag.hadError() && !in.shape.empty()) {
       for (int64_t i = 0; i < *start; ++i)
         out.origins[i] = in.origins[i];
       size_t tail = out.shape.size() - *start - 1;
@@ -420,8 +439,6 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
                   nn::formatShape(in.shape),
                   describeDim(out.shape, *start, out.batched))};
     }
-    if (start && *start == 0)
-      out.batched = false;
     mnemonic = "flatten";
     attrs.append("start_dim", i64(a.startDim));
     attrs.append("end_dim", i64(a.endDim));

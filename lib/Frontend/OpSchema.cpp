@@ -175,9 +175,7 @@ public:
                                          : nn::PaddingKind::Valid;
           return "";
         }
-        return formatv("'{0}' expects an integer, a pair, 'same' or 'valid', "
-                       "but got {1}",
-                       spec.name, v.describe());
+        return mismatch(v);
       }
       return pair(v);
     case ArgType::OutputSize:
@@ -190,6 +188,13 @@ private:
   std::string mismatch(const YValue &v) {
     return formatv("'{0}' expects {1}, but got {2}", spec.name,
                    expectedType(spec), v.describe());
+  }
+
+  /// For a pair with an item of the wrong type: names that item.
+  std::string itemMismatch(const YValue &v, unsigned index) {
+    return formatv("'{0}' expects {1}, but its {2} item is {3}", spec.name,
+                   expectedType(spec), index == 0 ? "first" : "second",
+                   v.items[index].describe());
   }
 
   std::string integer(const YValue &v, int64_t &into) {
@@ -208,14 +213,11 @@ private:
       out.pair[1] = out.pair[0];
       return e;
     }
-    if (!v.isSeq() || v.items.size() != 2 || !v.items[0].isInt() ||
-        !v.items[1].isInt()) {
-      if (v.isSeq() && v.items.size() != 2)
-        return formatv("'{0}' expects an integer or a pair [height, width], "
-                       "but got a list of {1} items",
-                       spec.name, v.items.size());
+    if (!v.isSeq() || v.items.size() != 2)
       return mismatch(v);
-    }
+    for (unsigned i = 0; i < 2; ++i)
+      if (!v.items[i].isInt())
+        return itemMismatch(v, i);
     for (unsigned i = 0; i < 2; ++i)
       if (std::string e = integer(v.items[i], out.pair[i]); !e.empty())
         return e;
@@ -250,7 +252,7 @@ private:
       else if (item.isInt() && !item.outOfRange)
         out.outputSize[i] = item.integer;
       else
-        return mismatch(v);
+        return itemMismatch(v, i);
     }
     return "";
   }
@@ -280,6 +282,9 @@ bool netc::bindArguments(const OpSpec &spec, const YValue &layer,
   std::vector<llvm::StringRef> known;
   for (const ArgSpec &a : spec.args)
     known.push_back(a.name);
+  // Arguments that an unknown key was taken for ("did you mean"): their
+  // absence is that key's misspelling, reported once.
+  std::vector<std::string> guessed;
 
   for (const auto &[key, value] : layer.entries) {
     if (!key.isString() || llvm::is_contained(reserved, key.text))
@@ -293,9 +298,10 @@ bool netc::bindArguments(const OpSpec &spec, const YValue &layer,
     if (!arg) {
       std::vector<std::string> notes;
       std::string guess = nn::closestName(key.text, known);
-      if (!guess.empty())
+      if (!guess.empty()) {
         notes.push_back(formatv("did you mean '{0}'?", guess));
-      else if (known.empty())
+        guessed.push_back(guess);
+      } else if (known.empty())
         notes.push_back(formatv("{0} takes no arguments", spec.name));
       else
         notes.push_back(formatv("{0} takes: {1}", spec.name,
@@ -324,10 +330,11 @@ bool netc::bindArguments(const OpSpec &spec, const YValue &layer,
     BoundArg &bound = args.set(a.name);
     bound.pos = layer.pos;
     if (!a.defaultValue) {
-      error(layer.pos,
-            formatv("layer '{0}' is missing required argument '{1}'",
-                    layerName, a.name),
-            {});
+      if (!llvm::is_contained(guessed, a.name))
+        error(layer.pos,
+              formatv("layer '{0}' is missing required argument '{1}'",
+                      layerName, a.name),
+              {});
       ok = false;
       continue;
     }

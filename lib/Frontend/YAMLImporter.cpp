@@ -77,6 +77,8 @@ void Importer::emit(bool isError, SourcePos pos, const llvm::Twine &message,
       diag.attachNote(loc(inst.pos)) << inst.text;
   if (asError)
     ++errors;
+  if (isError)
+    ++hardErrors;
 }
 
 void Importer::error(SourcePos pos, const llvm::Twine &message,
@@ -148,7 +150,10 @@ mlir::OwningOpRef<mlir::ModuleOp> Importer::run(NetworkSummary *summary) {
     readLayerList(*root->lookup("layers"), top);
     lastLayerValue = top.last;
     readOutputs(root->lookup("outputs"));
-    warnUnreachable();
+    // After an error the outputs may be missing or cut off from the layers
+    // that lead to them; the warnings would be follow-ons.
+    if (hardErrors == 0)
+      warnUnreachable();
     finishFunction();
   }
   if (summary)
@@ -168,8 +173,13 @@ bool Importer::checkTopLevel(const YValue &top) {
   checkKnownKeys(*this, top, {"name", "inputs", "layers", "outputs", "blocks"},
                  "the model");
 
-  // The model's name names the generated C function.
-  std::string name = llvm::sys::path::stem(fileName).str();
+  // The model's name names the generated C function. A chunk of a split
+  // test file has a buffer name of its own; the file's name is in options.
+  std::string name =
+      llvm::sys::path::stem(options.modelFileName.empty()
+                                ? llvm::StringRef(fileName)
+                                : llvm::StringRef(options.modelFileName))
+          .str();
   for (char &c : name)
     if (!llvm::isAlnum(c))
       c = '_';
@@ -303,6 +313,9 @@ void Importer::readInputs(const YValue &inputs) {
     values.push_back(std::move(v));
   }
   function.setType(builder.getFunctionType(types, {}));
+  // The inputs' names, for the generated code's argument names.
+  for (size_t i = 0; i < inputNames.size(); ++i)
+    function.setArgAttr(i, "nn.name", builder.getStringAttr(inputNames[i]));
 }
 
 //===----------------------------------------------------------------------===//
@@ -360,9 +373,17 @@ void Importer::readBlocks(const YValue &defs) {
                              p.describe());
         }
       } else if (params->isMap()) {
+        // `params: {k: 3}` gives k the default 3; a key without a value
+        // (`{slope: 0.1, width}`) or with null is required, as in a list.
         checkDuplicateKeys(*this, *params, what + " parameters");
-        for (const auto &[pk, pv] : params->entries)
-          block.params.push_back({pk.text, &pv});
+        for (const auto &[pk, pv] : params->entries) {
+          if (!pk.isString() || !isIdentifier(pk.text)) {
+            error(pk.pos, "a block parameter must be an identifier, but got " +
+                              pk.describe());
+            continue;
+          }
+          block.params.push_back({pk.text, pv.isNull() ? nullptr : &pv});
+        }
       } else {
         error(params->pos, "'params' must be a list of names or a map of "
                            "names to defaults");
@@ -370,6 +391,35 @@ void Importer::readBlocks(const YValue &defs) {
     }
     blocks[block.name] = std::move(block);
   }
+}
+
+/// Writes a parameter's value as the model would: `3`, `0.5`, `big`,
+/// `[1, 2]`, `{a: 1}`, `null`.
+static std::string formatValue(const YValue &v) {
+  switch (v.kind) {
+  case YValue::Kind::Null:
+    return "null";
+  case YValue::Kind::Bool:
+    return v.boolean ? "true" : "false";
+  case YValue::Kind::Int:
+  case YValue::Kind::Float:
+    return v.text.empty() ? std::to_string(v.integer) : v.text;
+  case YValue::Kind::String:
+    return v.text;
+  case YValue::Kind::Seq: {
+    std::vector<std::string> items;
+    for (const YValue &item : v.items)
+      items.push_back(formatValue(item));
+    return "[" + llvm::join(items, ", ") + "]";
+  }
+  case YValue::Kind::Map: {
+    std::vector<std::string> entries;
+    for (const auto &[key, value] : v.entries)
+      entries.push_back(formatValue(key) + ": " + formatValue(value));
+    return "{" + llvm::join(entries, ", ") + "}";
+  }
+  }
+  return "?";
 }
 
 namespace {
@@ -528,7 +578,9 @@ YValue Importer::substituteValue(const YValue &node, const Scope &scope,
       error(node.pos, formatv("cannot evaluate \"{0}\": {1}", text, problem),
             notes);
       ok = false;
-      return YValue();
+      YValue failed;
+      failed.pos = node.pos;
+      return failed;
     }
     YValue v;
     v.kind = YValue::Kind::Int;
@@ -545,8 +597,9 @@ YValue Importer::substituteValue(const YValue &node, const Scope &scope,
   return copy;
 }
 
-const YValue &Importer::substitute(const YValue &node, const Scope &scope) {
-  bool ok = true;
+const YValue &Importer::substitute(const YValue &node, const Scope &scope,
+                                   bool &ok) {
+  ok = true;
   substituted.push_back(substituteValue(node, scope, ok));
   return substituted.back();
 }
@@ -567,11 +620,15 @@ std::optional<unsigned> Importer::instantiateBlock(const BlockDef &block,
   for (const auto &p : block.params)
     names.push_back(p.first);
   bool ok = true;
+  // Parameters an unknown key was taken for: not reported missing as well.
+  std::vector<std::string> guessed;
   for (const auto &[key, value] : use.entries) {
     if (llvm::is_contained(reservedKeys, key.text))
       continue;
     if (!llvm::is_contained(names, key.text)) {
       std::string guess = nn::closestName(key.text, names);
+      if (!guess.empty())
+        guessed.push_back(guess);
       error(key.pos,
             formatv("layer '{0}' passes unknown parameter '{1}' to block "
                     "'{2}'",
@@ -590,18 +647,19 @@ std::optional<unsigned> Importer::instantiateBlock(const BlockDef &block,
   for (const auto &[name, def] : block.params) {
     if (!params.count(name)) {
       if (!def) {
-        error(use.pos,
-              formatv("layer '{0}' is missing parameter '{1}' of block '{2}'",
-                      fullName, name, block.name),
-              {{block.pos, formatv("block '{0}' is defined here", block.name)}});
+        if (!llvm::is_contained(guessed, name))
+          error(use.pos,
+                formatv("layer '{0}' is missing parameter '{1}' of block "
+                        "'{2}'",
+                        fullName, name, block.name),
+                {{block.pos,
+                  formatv("block '{0}' is defined here", block.name)}});
         ok = false;
         continue;
       }
       params[name] = *def;
     }
-    const YValue &v = params[name];
-    shown.push_back(formatv("{0}={1}", name,
-                            v.isSeq() || v.isMap() ? "[...]" : v.text));
+    shown.push_back(formatv("{0}={1}", name, formatValue(params[name])));
   }
   if (!ok)
     return std::nullopt;
@@ -612,8 +670,11 @@ std::optional<unsigned> Importer::instantiateBlock(const BlockDef &block,
   inner.params = &params;
   inner.stack = outer.stack;
   inner.stack.push_back(
-      {use.pos, formatv("in block '{0}' instantiated as '{1}' ({2})",
-                        block.name, fullName, llvm::join(shown, ", "))});
+      {use.pos, formatv("in block '{0}' instantiated as '{1}'{2}", block.name,
+                        fullName,
+                        shown.empty()
+                            ? std::string()
+                            : " (" + llvm::join(shown, ", ") + ")")});
   inner.blockPath = outer.blockPath;
   inner.blockPath.push_back(block.name);
 
@@ -764,6 +825,11 @@ bool Importer::resolveInputs(
       continue;
     }
     ok = false;
+    if (const YValue *own = layer.lookup("name");
+        own && own->isString() && own->text == ref->text) {
+      error(ref->pos, formatv("layer '{0}' reads itself", name));
+      continue;
+    }
     auto laterIt = llvm::find_if(
         later, [&](const auto &n) { return n.first == ref->text; });
     if (laterIt != later.end()) {
@@ -793,11 +859,26 @@ bool Importer::resolveInputs(
   return ok;
 }
 
+void Importer::definePoisoned(const std::string &local,
+                              const std::string &full, SourcePos pos,
+                              Scope &scope) {
+  ValueInfo v;
+  v.producer = full;
+  v.producerPos = pos;
+  v.poisoned = true;
+  values.push_back(std::move(v));
+  unsigned id = values.size() - 1;
+  defineName(local, full, id, pos, scope);
+  scope.last = id;
+}
+
 void Importer::readLayer(
     const YValue &node, unsigned index, Scope &scope,
     llvm::ArrayRef<std::pair<std::string, SourcePos>> later,
     std::optional<unsigned> &previous) {
-  const YValue &layer = scope.params ? substitute(node, scope) : node;
+  bool substitutedOk = true;
+  const YValue &layer =
+      scope.params ? substitute(node, scope, substitutedOk) : node;
   if (!layer.isMap()) {
     error(layer.pos, "expected a layer: a map with 'op' and its arguments, "
                      "but got " + layer.describe());
@@ -805,6 +886,18 @@ void Importer::readLayer(
   }
   checkDuplicateKeys(*this, layer, "a layer");
   const YValue *op = layer.lookup("op");
+  if (!substitutedOk) {
+    // A `$` value that could not be evaluated is reported; the layer is not
+    // checked further, and its readers skip their shape checks.
+    std::string local = "layer_" + std::to_string(index);
+    if (const YValue *n = layer.lookup("name"); n && n->isString() &&
+                                                !n->text.empty())
+      local = n->text;
+    else if (op && op->isString())
+      local = llvm::StringRef(op->text).lower() + "_" + std::to_string(index);
+    definePoisoned(local, scope.prefix + local, layer.pos, scope);
+    return;
+  }
   if (!op || !op->isString()) {
     error(op ? op->pos : layer.pos,
           op ? "'op' must be the name of a torch.nn module or a block, but "
@@ -850,17 +943,8 @@ void Importer::readLayer(
       repeatFrom = repeatFromNode->integer;
   }
 
-  // The layer's value, also when it cannot be checked, so that later
-  // layers reading it do not report follow-on errors.
   auto poisoned = [&]() {
-    ValueInfo v;
-    v.producer = fullName;
-    v.producerPos = layer.pos;
-    v.poisoned = true;
-    values.push_back(std::move(v));
-    unsigned id = values.size() - 1;
-    defineName(local, fullName, id, layer.pos, scope);
-    scope.last = id;
+    definePoisoned(local, fullName, layer.pos, scope);
   };
 
   if (!spec && !block) {

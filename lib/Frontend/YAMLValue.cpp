@@ -44,9 +44,12 @@ std::string YValue::describe() const {
   case Kind::String:
     return llvm::formatv("\"{0}\" (a string)", text);
   case Kind::Seq:
-    return "a list";
+    if (items.empty())
+      return "an empty list";
+    return llvm::formatv("a list of {0} {1}", items.size(),
+                         items.size() == 1 ? "item" : "items");
   case Kind::Map:
-    return "a map";
+    return entries.empty() ? "an empty map" : "a map";
   }
   return "a value";
 }

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "netc/Driver/RunCommands.h"
 #include "netc/Driver/Subcommands.h"
 #include "netc/Driver/Version.h"
 
@@ -52,6 +53,42 @@ static cl::opt<std::string>
     emit("emit", cl::desc("Print a stage instead of compiling (mlir)"),
          cl::value_desc("stage"), cl::cat(netcCategory));
 
+// run and bench.
+static cl::opt<std::string> weightsFile(
+    "weights", cl::desc("run, bench: weights as safetensors"),
+    cl::value_desc("file"), cl::cat(netcCategory));
+static cl::list<std::string>
+    inputs("input", cl::desc("run: an input, NAME=x.npy (or x.npy)"),
+           cl::value_desc("binding"), cl::cat(netcCategory));
+static cl::list<std::string>
+    outputs("output", cl::desc("run: where an output goes, NAME=y.npy"),
+            cl::value_desc("binding"), cl::cat(netcCategory));
+static cl::opt<uint64_t>
+    seed("seed", cl::desc("run, bench: seed of the initial weights"),
+         cl::init(0), cl::cat(netcCategory));
+static cl::opt<int64_t> batch("batch",
+                              cl::desc("bench: the size of a symbolic batch"),
+                              cl::init(1), cl::cat(netcCategory));
+static cl::opt<int> repetitions("repetitions",
+                                cl::desc("bench: timed runs (median)"),
+                                cl::init(10), cl::cat(netcCategory));
+static cl::opt<std::string>
+    target("target", cl::desc("Halide target string (default: host)"),
+           cl::init("host"), cl::cat(netcCategory));
+static cl::opt<bool> perLayer(
+    "per-layer",
+    cl::desc("compile: one function per Conv2d, each with its own header"),
+    cl::cat(netcCategory));
+static cl::opt<bool> referenceSchedule(
+    "reference-schedule",
+    cl::desc("run: compile with the reference schedule (developer)"),
+    cl::cat(netcCategory));
+static cl::opt<bool> compareReference(
+    "compare-reference",
+    cl::desc("run: also run the reference schedule and print the largest "
+             "difference (developer)"),
+    cl::cat(netcCategory));
+
 static const char *overview = R"(netc: a static-analysis compiler for neural networks written as YAML
 
 usage:
@@ -59,6 +96,9 @@ usage:
   netc check MODEL.yaml              verify only
   netc summary MODEL.yaml [--json]   shapes, parameters, MACs, receptive field
   netc explain MODEL.yaml LAYER      one layer's formulas with its numbers
+  netc run MODEL.yaml [--weights W.safetensors] --input NAME=x.npy ... [--output NAME=y.npy ...]
+  netc bench MODEL.yaml [--batch N] [--json]
+  netc init-weights MODEL.yaml -o W.safetensors [--seed S]
 
 exit status: 0 success (warnings allowed), 1 model errors, 2 usage errors
 )";
@@ -75,14 +115,10 @@ int main(int argc, char **argv) {
   std::vector<const char *> args(argv, argv + argc);
   if (argc > 1) {
     StringRef first = argv[1];
-    if (first == "check" || first == "summary" || first == "explain") {
+    if (first == "check" || first == "summary" || first == "explain" ||
+        first == "run" || first == "bench" || first == "init-weights") {
       command = first.str();
       args.erase(args.begin() + 1);
-    } else if (first == "run" || first == "bench") {
-      errs() << "netc: error: '" << first
-             << "' needs code generation, which is not available in this "
-                "build yet\n";
-      return ExitUsageError;
     }
   }
   if (!cl::ParseCommandLineOptions(args.size(), args.data(), overview,
@@ -121,5 +157,27 @@ int main(int argc, char **argv) {
     return runSummary(options);
   if (command == "explain")
     return runExplain(options);
-  return runCompile(options);
+  if (command == "run" || command == "bench" || command == "init-weights" ||
+      (command == "compile" && options.emit.empty())) {
+    RunOptions run;
+    run.common = options;
+    run.weightsFile = weightsFile;
+    run.inputs = inputs;
+    run.outputs = outputs;
+    run.seed = seed;
+    run.batch = batch;
+    run.repetitions = repetitions;
+    run.target = target;
+    run.json = json;
+    run.referenceSchedule = referenceSchedule;
+    run.compareReference = compareReference;
+    run.perLayer = perLayer;
+    if (command == "compile")
+      return runCompileToLibrary(run);
+    if (command == "init-weights")
+      return runInitWeights(run);
+    return command == "run" ? runRun(run) : runBench(run);
+  }
+  // The compile form with --emit: check, then print the stage.
+  return runCheck(options);
 }

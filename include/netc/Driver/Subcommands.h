@@ -46,8 +46,6 @@ int runCheck(const NetcOptions &options);
 int runSummary(const NetcOptions &options);
 /// `netc explain FILE LAYER`.
 int runExplain(const NetcOptions &options);
-/// `netc FILE [-o DIR]`: verify, then compile.
-int runCompile(const NetcOptions &options);
 
 } // namespace netc
 

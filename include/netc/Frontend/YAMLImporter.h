@@ -32,6 +32,10 @@ namespace netc {
 struct ImportOptions {
   /// Report warnings as errors (`--Werror`).
   bool warningsAsErrors = false;
+  /// The model file's name, for the default model name (its stem). Empty:
+  /// the source buffer's name, which for a chunk of a split test file is
+  /// not the file's.
+  std::string modelFileName;
 };
 
 /// One layer as the summary shows it.

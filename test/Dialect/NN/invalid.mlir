@@ -75,3 +75,12 @@ func @padding_mode(%x: tensor<1x3x8x8xf32>) -> tensor<1x4x8x8xf32> {
   %0 = nn.conv2d %x {bias = true, dilation = [1, 1], groups = 1 : i64, in_channels = 3 : i64, kernel_size = [3, 3], name = "conv", out_channels = 4 : i64, padding = [1, 1, 1, 1], padding_mode = "mirror", stride = [1, 1]} : tensor<1x3x8x8xf32> -> tensor<1x4x8x8xf32>
   return %0 : tensor<1x4x8x8xf32>
 }
+
+// -----
+
+// Pairs in messages are written as in YAML, [1, 2], like the front end's.
+func @pool_padding(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x9x5xf32> {
+  // expected-error@+1 {{'nn.max_pool2d' op padding=[1, 2] is more than half of kernel_size=[4, 2]}}
+  %0 = nn.max_pool2d %x {ceil_mode = false, dilation = [1, 1], kernel_size = [4, 2], name = "mp", padding = [1, 2], stride = [1, 1]} : tensor<1x3x8x8xf32> -> tensor<1x3x9x5xf32>
+  return %0 : tensor<1x3x9x5xf32>
+}

@@ -19,6 +19,8 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 using namespace netc;
@@ -174,10 +176,24 @@ void ShapeDiagnostics::flush() {
 // Helpers
 //===----------------------------------------------------------------------===//
 
+/// A pair as the model's YAML writes it: `3` when both items agree, else
+/// `[1, 2]`; fix-its can be pasted into the file as they are.
 static std::string fmtPair(const Pair &p) {
   if (p[0] == p[1])
     return std::to_string(p[0]);
-  return formatv("({0}, {1})", p[0], p[1]).str();
+  return formatv("[{0}, {1}]", p[0], p[1]).str();
+}
+
+/// The shortest decimal form of `v` that reads back as `v`: 1.5 is "1.5",
+/// 1.0000001 is "1.0000001".
+static std::string fmtReal(double v) {
+  char buf[64];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v)
+      break;
+  }
+  return buf;
 }
 
 static std::string plural(int64_t n, llvm::StringRef one,
@@ -267,38 +283,55 @@ static const char *axisName(unsigned i) { return i == 0 ? "height" : "width"; }
 static void slideWindow(llvm::ArrayRef<Dim> input,
                         const std::array<WindowAxis, 2> &axes, bool isConv,
                         Shape &out, ShapeDiagnostics &diag) {
-  Pair padded{0, 0}, effective{0, 0};
-  bool tooSmall = false, knownAll = true;
+  // Per axis, the padded input size as printed ("8", "(H+2)", "?") and the
+  // dilated kernel size.
+  std::array<std::string, 2> padded;
+  Pair effective{0, 0};
+  bool tooSmall = false, knownAll = true, overflowed = false;
+  // The first axis the window does not fit, for the note.
+  unsigned smallAxis = 0;
   for (unsigned i = 0; i < 2; ++i) {
     unsigned idx = spatialIndex(input, i);
     const Dim &in = input[idx];
     const WindowAxis &a = axes[i];
+    __int128 eff = (__int128)a.dilation * (a.kernel - 1) + 1;
+    effective[i] = fitsInt64(eff) ? (int64_t)eff : 0;
     if (in.isUnknown()) {
       out[idx] = Dim::unknown();
+      padded[i] = "?";
       knownAll = false;
       continue;
     }
     if (!in.isKnown()) {
       out[idx] = windowOutputSymbolic(in, a);
+      int64_t pads = a.padLo + a.padHi;
+      padded[i] =
+          pads ? formatv("({0}+{1})", in.str(), pads).str() : in.str();
       knownAll = false;
       continue;
     }
     std::optional<int64_t> o = windowOutput(in.value(), a);
-    __int128 eff = (__int128)a.dilation * (a.kernel - 1) + 1;
     __int128 pad = (__int128)in.value() + a.padLo + a.padHi;
     if (!o || !fitsInt64(eff) || !fitsInt64(pad)) {
-      diag.error("kernel_size",
-                 "shape arithmetic overflows 64 bits for this input");
+      // Reported once for the layer; this axis is checked no further.
+      if (!overflowed)
+        diag.error(!fitsInt64(pad)     ? "padding"
+                   : a.dilation != 1 ? "dilation"
+                                     : "kernel_size",
+                   "shape arithmetic overflows 64 bits for this input");
+      overflowed = true;
       out[idx] = Dim::unknown();
-      tooSmall = true;
+      padded[i] = "?";
+      knownAll = false;
       continue;
     }
-    padded[i] = (int64_t)pad;
-    effective[i] = (int64_t)eff;
+    padded[i] = std::to_string((int64_t)pad);
     // Conv's rule is "kernel no larger than the padded input"; pooling's is
     // "output size at least 1". Both reduce to the same inequality without
     // ceil_mode.
     if ((isConv && pad < eff) || (!isConv && *o < 1)) {
+      if (!tooSmall)
+        smallAxis = i;
       tooSmall = true;
       out[idx] = Dim::unknown();
       continue;
@@ -331,19 +364,16 @@ static void slideWindow(llvm::ArrayRef<Dim> input,
         "kernel_size",
         formatv("kernel size {0}x{1} (dilated) is larger than the padded "
                 "input {2}x{3}",
-                effective[0] ? effective[0] : axes[0].dilation * (axes[0].kernel - 1) + 1,
-                effective[1] ? effective[1] : axes[1].dilation * (axes[1].kernel - 1) + 1,
-                padded[0], padded[1])
+                effective[0], effective[1], padded[0], padded[1])
             .str());
     p.operand = 0;
-    p.operandDim = spatialIndex(input, 0);
+    p.operandDim = spatialIndex(input, smallAxis);
     if (knownAll) {
       // The smallest symmetric padding that lets the kernel fit.
       int64_t need = 0;
       for (unsigned i = 0; i < 2; ++i) {
         int64_t in = input[spatialIndex(input, i)].value();
-        int64_t e = axes[i].dilation * (axes[i].kernel - 1) + 1;
-        need = std::max<int64_t>(need, (e - in + 1) / 2);
+        need = std::max<int64_t>(need, (effective[i] - in + 1) / 2);
       }
       p.fixits.push_back(formatv("`padding: {0}` lets the kernel fit the "
                                  "{1} input",
@@ -359,7 +389,7 @@ static void slideWindow(llvm::ArrayRef<Dim> input,
                          inHW)
                      .str());
   p.operand = 0;
-  p.operandDim = spatialIndex(input, 0);
+  p.operandDim = spatialIndex(input, smallAxis);
 }
 
 static bool checkRank34(llvm::ArrayRef<Dim> input, ShapeDiagnostics &diag) {
@@ -519,9 +549,11 @@ Shape nn::inferConv2d(const Conv2dAttrs &a, llvm::ArrayRef<Dim> input,
 
   unsigned cIdx = input.size() - 3;
   const Dim &channels = input[cIdx];
-  if (channels.isKnown() && a.groups > 0 && a.inChannels >= 0) {
-    int64_t expected = (a.inChannels / a.groups) * a.groups;
-    if (channels.value() != expected) {
+  // When groups does not divide in_channels, that error is the one to fix;
+  // the channel count is compared only with a weight PyTorch can build.
+  if (channels.isKnown() && a.groups > 0 && a.inChannels >= 0 &&
+      a.inChannels % a.groups == 0) {
+    if (channels.value() != a.inChannels) {
       ShapeProblem &p = diag.error(
           "in_channels",
           formatv("expects in_channels={0}, but its input has {1}",
@@ -553,6 +585,8 @@ Shape nn::inferConv2d(const Conv2dAttrs &a, llvm::ArrayRef<Dim> input,
                       .str());
       p.operand = 0;
       p.operandDim = i;
+      // The window on an empty input would only repeat this error.
+      windowOk = false;
     }
     break;
   }
@@ -711,6 +745,7 @@ Shape nn::inferPool2d(const Pool2dAttrs &a, llvm::ArrayRef<Dim> input,
   if (!checkRank34(input, diag))
     return {Dim::unknown(), Dim::unknown(), Dim::unknown(), Dim::unknown()};
   Shape out(input.begin(), input.end());
+  bool windowOk = true;
   // pool2d_shape_check: "Expected 3D or 4D (batch mode) tensor with optional
   // 0 dim batch size for input".
   for (unsigned i = input.size() - 3; i < input.size(); ++i) {
@@ -722,10 +757,11 @@ Shape nn::inferPool2d(const Pool2dAttrs &a, llvm::ArrayRef<Dim> input,
                       .str());
       p.operand = 0;
       p.operandDim = i;
+      // The window on an empty input would only repeat this error.
+      windowOk = false;
       break;
     }
   }
-  bool windowOk = true;
   auto positive = [&](const Pair &p, llvm::StringRef arg) {
     if (!anyBelow(p, 1))
       return;
@@ -735,7 +771,11 @@ Shape nn::inferPool2d(const Pool2dAttrs &a, llvm::ArrayRef<Dim> input,
     windowOk = false;
   };
   positive(a.kernel, "kernel_size");
-  positive(a.stride, "stride");
+  // A stride left to default is kernel_size, reported as kernel_size.
+  if (!a.strideIsKernel)
+    positive(a.stride, "stride");
+  else if (anyBelow(a.stride, 1))
+    windowOk = false;
   if (a.kind == PoolKind::Max)
     positive(a.dilation, "dilation");
   if (anyBelow(a.padding, 0)) {
@@ -756,6 +796,8 @@ Shape nn::inferPool2d(const Pool2dAttrs &a, llvm::ArrayRef<Dim> input,
         formatv("use at most `padding: {0}`",
                 fmtPair({a.kernel[0] / 2, a.kernel[1] / 2}))
             .str());
+    // The output size of a window PyTorch rejects would be a follow-on.
+    windowOk = false;
   }
   if (a.divisorOverride && *a.divisorOverride == 0)
     diag.error("divisor_override", "divisor_override must not be zero");
@@ -837,7 +879,9 @@ Shape nn::inferLinear(const LinearAttrs &a, llvm::ArrayRef<Dim> input,
     return {Dim::known(a.outFeatures)};
   }
   const Dim &features = input.back();
-  if (features.sameAs(Dim::known(a.inFeatures)) == false) {
+  // A negative in_features is reported above; comparing it would repeat it.
+  if (a.inFeatures >= 0 &&
+      features.sameAs(Dim::known(a.inFeatures)) == false) {
     ShapeProblem &p = diag.error(
         "in_features",
         formatv("expects in_features={0}, but its input has {1} {2}",
@@ -938,7 +982,7 @@ void nn::checkDropout(double p, ShapeDiagnostics &diag) {
   if (!(p >= 0.0 && p <= 1.0))
     diag.error("p", formatv("dropout probability must be between 0 and 1, "
                             "but got p={0}",
-                            p)
+                            fmtReal(p))
                         .str());
 }
 

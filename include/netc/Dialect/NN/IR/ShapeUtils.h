@@ -166,6 +166,9 @@ struct Pool2dAttrs {
   PoolKind kind = PoolKind::Max;
   Pair kernel{0, 0}, stride{0, 0}, padding{0, 0}, dilation{1, 1};
   bool ceilMode = false;
+  /// The stride was not given (PyTorch's None) and is kernel_size: a bad
+  /// kernel_size is reported once, not again as the stride.
+  bool strideIsKernel = false;
   bool countIncludePad = true;                 // AvgPool2d
   std::optional<int64_t> divisorOverride;      // AvgPool2d
 };

@@ -1,0 +1,72 @@
+//===- JITSession.h - Compile and run a network in-process ------*- C++ -*-===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// A network JIT-compiled for this machine with its weights embedded: the
+// engine behind `netc run` and `netc bench`. Every Halide error is caught
+// here and returned as an llvm::Error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NETC_RUNTIME_JITSESSION_H
+#define NETC_RUNTIME_JITSESSION_H
+
+#include "netc/IO/TensorFile.h"
+#include "netc/Runtime/Weights.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace netc {
+namespace runtime {
+
+/// Which schedule to compile with.
+enum class Schedule { Reference, Tuned };
+
+/// A compiled network.
+class JITSession {
+public:
+  ~JITSession();
+
+  /// Lowers `func` with `weights`, schedules it and JIT-compiles it for
+  /// `target` (a Halide target string; "host" by default).
+  static llvm::Expected<std::unique_ptr<JITSession>>
+  compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
+          llvm::StringRef target = "host");
+
+  /// Compiles one layer on its own (its operands become inputs), for
+  /// per-layer timing. `weights` must hold the layer's parameters.
+  static llvm::Expected<std::unique_ptr<JITSession>>
+  compileLayer(mlir::Operation *op, WeightSet weights, Schedule schedule,
+               llvm::StringRef target = "host");
+
+  /// The model's inputs and outputs, in order.
+  const std::vector<std::string> &inputNames() const;
+  const std::vector<std::string> &outputNames() const;
+
+  /// Runs the forward pass on `inputs` (one per model input, in order; the
+  /// caller checked their shapes). Returns the outputs in order.
+  llvm::Expected<std::vector<io::Tensor>>
+  run(const std::vector<const io::Tensor *> &inputs);
+
+  /// Seconds spent lowering and compiling.
+  double compileSeconds() const { return seconds; }
+
+  struct Impl;
+
+private:
+  explicit JITSession(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+  double seconds = 0;
+};
+
+} // namespace runtime
+} // namespace netc
+
+#endif // NETC_RUNTIME_JITSESSION_H

@@ -1,0 +1,100 @@
+//===- LoweredNetwork.h - An nn function as Halide Funcs --------*- C++ -*-===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// The algorithm of a network in Halide: one or more Funcs per layer, with no
+// scheduling directive. Schedules (Schedule.h) are applied afterwards to the
+// Funcs handed over here, so every tuned schedule can be checked against the
+// reference schedule of the same algorithm.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef NETC_TARGET_HALIDE_LOWEREDNETWORK_H
+#define NETC_TARGET_HALIDE_LOWEREDNETWORK_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <Halide.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace netc {
+namespace halide {
+
+/// A tensor as a Halide Func. Halide's first dimension is the innermost, so
+/// a PyTorch [N, C, H, W] tensor is a Func of (w, h, c, n); `sizes` are in
+/// PyTorch order, static except a symbolic batch.
+struct Tensor {
+  Halide::Func func;
+  std::vector<Halide::Expr> sizes;
+
+  size_t rank() const { return sizes.size(); }
+  /// The element at a PyTorch-order index.
+  Halide::Expr at(std::vector<Halide::Expr> index) const;
+};
+
+/// The role of a Func inside its layer, for schedules.
+enum class FuncRole {
+  Output,     ///< the layer's result
+  Padded,     ///< a convolution or pooling input with its border
+  Accumulate, ///< a reduction that the output reads
+  Packed,     ///< weights rearranged for the kernel
+  Helper,     ///< anything else (statistics, scales)
+};
+
+/// One layer after lowering.
+struct LoweredLayer {
+  std::string name;   ///< the layer's name in the model
+  mlir::Operation *op = nullptr;
+  Tensor output;
+  /// The Funcs the layer defines, with their roles; the output is among them
+  /// unless the layer is an alias (Dropout, Identity).
+  std::vector<std::pair<Halide::Func, FuncRole>> funcs;
+  /// Pure variables of the output, innermost first.
+  std::vector<Halide::Var> vars;
+  /// For reductions: the reduction domain of the Accumulate Func.
+  Halide::RDom reduction;
+};
+
+/// Supplies a parameter or buffer by state_dict name, as a Func over
+/// Halide-order indices of the given PyTorch-order shape.
+using WeightProvider = std::function<Halide::Func(
+    const std::string &name, const std::vector<int64_t> &shape)>;
+
+/// A network lowered to Halide.
+struct LoweredNetwork {
+  std::string name;
+  std::vector<Halide::ImageParam> inputs;
+  std::vector<std::string> inputNames;
+  /// The inputs' shapes in PyTorch order; -1 for a symbolic batch.
+  std::vector<std::vector<int64_t>> inputShapes;
+  std::vector<LoweredLayer> layers;
+  std::vector<Tensor> outputs;
+  std::vector<std::string> outputNames;
+};
+
+/// Lowers `func` (an nn function that verified) to Halide. Returns an error
+/// for what the lowering does not support (a symbolic size other than the
+/// batch).
+llvm::Expected<LoweredNetwork> lowerNetwork(mlir::FuncOp func,
+                                            const WeightProvider &weights);
+
+/// Lowers one op on its own: its operands become ImageParams named
+/// `input`, `input1`, ... (with a free batch), its result the only output.
+/// For per-layer object files and per-layer benchmarks.
+llvm::Expected<LoweredNetwork> lowerLayer(mlir::Operation *op,
+                                          const WeightProvider &weights);
+
+/// Makes `name` a valid, unique Halide Func name ("layer1.0.conv1" ->
+/// "layer1_0_conv1").
+std::string funcName(llvm::StringRef name);
+
+} // namespace halide
+} // namespace netc
+
+#endif // NETC_TARGET_HALIDE_LOWEREDNETWORK_H

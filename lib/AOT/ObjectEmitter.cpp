@@ -1,0 +1,218 @@
+//===- ObjectEmitter.cpp - Static libraries and headers -------------------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file compiles a lowered network with Halide's ahead-of-time path.
+// The function's arguments are the model's inputs, then (without embedded
+// weights) every parameter and buffer in layer order, then the outputs.
+// Halide writes the library and header; netc writes them under temporary
+// names and renames them when both are complete.
+//
+//===----------------------------------------------------------------------===//
+
+#include "netc/AOT/ObjectEmitter.h"
+
+#include "netc/Dialect/NN/Analysis/LayerKey.h"
+#include "netc/Dialect/NN/Analysis/Parameters.h"
+#include "netc/Dialect/NN/IR/NNOps.h"
+#include "netc/Target/Halide/LoweredNetwork.h"
+#include "netc/Target/Halide/Schedule.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace netc;
+using namespace netc::aot;
+using llvm::formatv;
+
+namespace {
+/// Builds the weight Funcs: embedded buffers, or ImageParams that become
+/// arguments.
+class WeightArguments {
+public:
+  explicit WeightArguments(const std::optional<runtime::WeightSet> &weights)
+      : weights(weights) {}
+
+  halide::WeightProvider provider() {
+    return [this](const std::string &name,
+                  const std::vector<int64_t> &shape) -> Halide::Func {
+      Halide::Func f(halide::funcName(name) + "_w");
+      std::vector<Halide::Var> vars(shape.size());
+      std::vector<Halide::Expr> at(vars.begin(), vars.end());
+      if (weights) {
+        runtime::WeightSet::const_iterator it = weights->find(name);
+        assert(it != weights->end() && "weights were checked");
+        std::vector<int> sizes(shape.rbegin(), shape.rend());
+        Halide::Buffer<float> buffer(sizes, halide::funcName(name));
+        std::copy(it->second.data.begin(), it->second.data.end(),
+                  buffer.data());
+        f(vars) = buffer(at);
+      } else {
+        Halide::ImageParam param(Halide::Float(32), int(shape.size()),
+                                 halide::funcName(name));
+        // The sizes are fixed; say so, so the header documents them and
+        // the function checks them.
+        for (size_t d = 0; d < shape.size(); ++d)
+          param.dim(int(d))
+              .set_bounds(0, int(shape[shape.size() - 1 - d]));
+        params.push_back(param);
+        f(vars) = param(at);
+      }
+      return f;
+    };
+  }
+
+  std::vector<Halide::ImageParam> params;
+
+private:
+  const std::optional<runtime::WeightSet> &weights;
+};
+} // namespace
+
+/// Renames `from` to `to`, or returns an error naming both.
+static llvm::Error moveInto(const std::string &from, const std::string &to) {
+  if (std::error_code ec = llvm::sys::fs::rename(from, to))
+    return llvm::createStringError(ec, "cannot write '%s': %s", to.c_str(),
+                                   ec.message().c_str());
+  return llvm::Error::success();
+}
+
+/// Compiles `net` to `<dir>/<fnName>.a/.h` through temporary files.
+static llvm::Error compileNetwork(halide::LoweredNetwork &net,
+                                  std::vector<Halide::ImageParam> &weights,
+                                  const std::string &fnName,
+                                  const std::string &dir,
+                                  const Halide::Target &target,
+                                  std::vector<std::string> &written) {
+  std::vector<Halide::Func> outputs;
+  std::vector<Halide::Argument> args;
+  for (size_t i = 0; i < net.inputs.size(); ++i) {
+    // Every size but a symbolic batch is fixed: the function checks them
+    // and returns an error instead of reading out of bounds.
+    Halide::ImageParam &p = net.inputs[i];
+    const std::vector<int64_t> &shape = net.inputShapes[i];
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] >= 0)
+        p.dim(int(shape.size() - 1 - d)).set_bounds(0, int(shape[d]));
+    args.push_back(p);
+  }
+  for (Halide::ImageParam &p : weights)
+    args.push_back(p);
+  for (size_t i = 0; i < net.outputs.size(); ++i) {
+    const halide::Tensor &t = net.outputs[i];
+    Halide::Func out(halide::funcName(net.outputNames[i]) + "_output");
+    std::vector<Halide::Var> vars(t.rank() ? t.rank() : 1);
+    out(vars) = t.func(vars);
+    out.compute_root();
+    outputs.push_back(out);
+  }
+  // Halide appends the extensions to the prefix.
+  llvm::SmallString<128> tmp;
+  llvm::sys::path::append(tmp, dir, "." + fnName + ".tmp");
+  std::string prefix = std::string(tmp) + std::to_string(::getpid());
+  Halide::Pipeline(outputs).compile_to_static_library(prefix, args, fnName,
+                                                      target);
+  for (const char *ext : {".a", ".h"}) {
+    llvm::SmallString<128> final;
+    llvm::sys::path::append(final, dir, fnName + ext);
+    if (llvm::Error e = moveInto(prefix + ext, std::string(final)))
+      return e;
+    written.push_back(std::string(final));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<std::string>>
+aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
+  std::vector<std::string> written;
+  if (std::error_code ec = llvm::sys::fs::create_directories(opts.outputDir))
+    return llvm::createStringError(ec, "cannot create '%s': %s",
+                                   opts.outputDir.c_str(),
+                                   ec.message().c_str());
+  try {
+    Halide::Target target = opts.target == "host"
+                                ? Halide::get_host_target()
+                                : Halide::Target(opts.target);
+    std::string model = func.getName().str();
+    if (!opts.perLayer) {
+      WeightArguments weights(opts.weights);
+      llvm::Expected<halide::LoweredNetwork> net =
+          halide::lowerNetwork(func, weights.provider());
+      if (!net)
+        return net.takeError();
+      halide::applyTunedSchedule(*net, target);
+      if (llvm::Error e = compileNetwork(*net, weights.params, model,
+                                         opts.outputDir, target, written))
+        return std::move(e);
+      return written;
+    }
+
+    // Per layer: one function per distinct Conv2d, without the Halide
+    // runtime, which goes once into <model>_runtime.a.
+    Halide::Target noRuntime = target.with_feature(Halide::Target::NoRuntime);
+    std::map<std::string, std::string> compiled; // signature -> function
+    for (mlir::Operation &op : func.front()) {
+      auto conv = llvm::dyn_cast<nn::Conv2dOp>(op);
+      if (!conv)
+        continue;
+      std::string layer = halide::funcName(conv.getName());
+      std::string fn = model + "_" + layer;
+      std::string signature = nn::layerKey(&op);
+      auto found = compiled.find(signature);
+      if (opts.weights || found == compiled.end()) {
+        WeightArguments weights(opts.weights);
+        llvm::Expected<halide::LoweredNetwork> net =
+            halide::lowerLayer(&op, weights.provider());
+        if (!net)
+          return net.takeError();
+        halide::applyTunedSchedule(*net, target);
+        if (llvm::Error e = compileNetwork(*net, weights.params, fn,
+                                           opts.outputDir, noRuntime,
+                                           written))
+          return std::move(e);
+        compiled[signature] = fn;
+        continue;
+      }
+      // An identical convolution (weights as arguments): a header that
+      // forwards to the function already compiled.
+      llvm::SmallString<128> path;
+      llvm::sys::path::append(path, opts.outputDir, fn + ".h");
+      std::string tmp = std::string(path) + ".tmp";
+      {
+        std::error_code ec;
+        llvm::raw_fd_ostream os(tmp, ec);
+        if (ec)
+          return llvm::createStringError(ec, "cannot write '%s'", tmp.c_str());
+        std::string guard = llvm::StringRef(fn).upper() + "_H";
+        os << formatv("// Generated by netc: layer '{0}' is identical to the "
+                      "layer compiled as {1}.\n",
+                      conv.getName(), found->second)
+           << "#ifndef " << guard << "\n#define " << guard << "\n"
+           << "#include \"" << found->second << ".h\"\n"
+           << "#define " << fn << " " << found->second << "\n"
+           << "#endif\n";
+      }
+      if (llvm::Error e = moveInto(tmp, std::string(path)))
+        return std::move(e);
+      written.push_back(std::string(path));
+    }
+    llvm::SmallString<128> runtimePath;
+    llvm::sys::path::append(runtimePath, opts.outputDir, model + "_runtime.a");
+    std::string tmp = std::string(runtimePath) + ".tmp.a";
+    Halide::compile_standalone_runtime(tmp, target);
+    if (llvm::Error e = moveInto(tmp, std::string(runtimePath)))
+      return std::move(e);
+    written.push_back(std::string(runtimePath));
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "Halide: " + std::string(e.what()));
+  }
+  return written;
+}

@@ -1,0 +1,514 @@
+//===- RunCommands.cpp - netc run and netc bench --------------------------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements the subcommands that JIT-compile a checked network:
+// `run` binds .npy inputs to the model's declared inputs (a symbolic batch
+// takes its size from the data), loads or initialises the weights, runs one
+// forward pass and writes the outputs; `bench` times the forward pass.
+// Exit statuses: 1 for data that does not fit the model (shapes, weights),
+// 2 for files that cannot be read and for usage errors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "netc/Driver/RunCommands.h"
+
+#include "ModelLoading.h"
+
+#include "netc/AOT/ObjectEmitter.h"
+#include "netc/Dialect/NN/Analysis/LayerKey.h"
+#include "netc/Dialect/NN/Analysis/Parameters.h"
+#include "netc/Dialect/NN/IR/NNOps.h"
+#include "netc/Runtime/JITSession.h"
+
+#include "mlir/Dialect/StandardOps/IR/Ops.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <random>
+
+using namespace netc;
+using llvm::formatv;
+
+/// Prints `netc: error: message` and returns `status`.
+static int fail(int status, const llvm::Twine &message) {
+  llvm::errs() << "netc: error: " << message << "\n";
+  return status;
+}
+
+/// Reports an error from the IO library or the weights check with the exit
+/// status its kind calls for.
+static int reportError(llvm::Error error) {
+  int status = ExitModelError;
+  llvm::handleAllErrors(
+      std::move(error),
+      [&](const io::FileError &e) {
+        status = e.getKind() == io::FileError::Kind::WrongType
+                     ? ExitModelError
+                     : ExitUsageError;
+        llvm::errs() << "netc: error: " << e.getPath() << ": "
+                     << e.getMessage() << "\n";
+      },
+      [&](const runtime::WeightMismatchError &e) {
+        for (const std::string &p : e.getProblems())
+          llvm::errs() << "netc: error: " << p << "\n";
+        status = ExitModelError;
+      },
+      [&](const llvm::ErrorInfoBase &e) {
+        llvm::errs() << "netc: error: " << e.message() << "\n";
+      });
+  return status;
+}
+
+/// Splits `NAME=path` (or a bare path) into its parts.
+static std::pair<std::string, std::string> splitBinding(llvm::StringRef s) {
+  auto [name, path] = s.split('=');
+  if (path.empty() && !s.contains('='))
+    return {"", s.str()};
+  return {name.str(), path.str()};
+}
+
+/// Pairs each of `names` with one binding; returns false (after reporting)
+/// on unknown, repeated or missing names. A single unnamed binding is
+/// allowed when there is one name.
+static bool bindNames(const std::vector<std::string> &bindings,
+                      const std::vector<std::string> &names,
+                      llvm::StringRef what, bool required,
+                      std::map<std::string, std::string> &bound) {
+  for (const std::string &b : bindings) {
+    auto [name, path] = splitBinding(b);
+    if (name.empty()) {
+      if (names.size() != 1) {
+        fail(ExitUsageError,
+             formatv("the model has {0} {1}s ({2}): write --{1} NAME=FILE",
+                     names.size(), what, llvm::join(names, ", ")));
+        return false;
+      }
+      name = names.front();
+    }
+    if (!llvm::is_contained(names, name)) {
+      fail(ExitUsageError, formatv("the model has no {0} '{1}' (its {0}s: "
+                                   "{2})",
+                                   what, name, llvm::join(names, ", ")));
+      return false;
+    }
+    if (!bound.emplace(name, path).second) {
+      fail(ExitUsageError, formatv("{0} '{1}' is given twice", what, name));
+      return false;
+    }
+  }
+  if (required)
+    for (const std::string &n : names)
+      if (!bound.count(n)) {
+        fail(ExitUsageError,
+             formatv("missing --input for '{0}' (write --input {0}=x.npy)", n));
+        return false;
+      }
+  return true;
+}
+
+/// Checks a tensor against an input's declared shape; symbolic sizes bind
+/// to the data, consistently across inputs. Returns an empty string or the
+/// problem.
+static std::string matchShape(llvm::StringRef input, llvm::StringRef file,
+                              const nn::Shape &declared,
+                              const std::vector<int64_t> &actual,
+                              std::map<std::string, int64_t> &symbols) {
+  auto mismatch = [&] {
+    std::vector<std::string> dims;
+    for (int64_t d : actual)
+      dims.push_back(std::to_string(d));
+    return formatv("input '{0}' has shape {1}, but '{2}' holds [{3}]", input,
+                   nn::formatShape(declared), file, llvm::join(dims, ", "))
+        .str();
+  };
+  if (declared.size() != actual.size())
+    return mismatch();
+  for (size_t i = 0; i < declared.size(); ++i) {
+    const nn::Dim &d = declared[i];
+    if (d.isKnown()) {
+      if (d.value() != actual[i])
+        return mismatch();
+      continue;
+    }
+    auto [it, inserted] = symbols.emplace(d.str(), actual[i]);
+    if (!inserted && it->second != actual[i])
+      return formatv("'{0}' binds {1}={2}, but an earlier input bound "
+                     "{1}={3}",
+                     file, d.str(), actual[i], it->second);
+  }
+  return "";
+}
+
+/// Whether two paths name the same existing file.
+static bool sameFile(llvm::StringRef a, llvm::StringRef b) {
+  bool equal = false;
+  return !llvm::sys::fs::equivalent(a, b, equal) && equal;
+}
+
+static std::string shapeText(const std::vector<int64_t> &shape) {
+  std::vector<std::string> dims;
+  for (int64_t d : shape)
+    dims.push_back(std::to_string(d));
+  return "[" + llvm::join(dims, ", ") + "]";
+}
+
+/// The weights the options ask for: from a file, or initialised.
+static llvm::Expected<runtime::WeightSet>
+weightsFor(const RunOptions &options, mlir::FuncOp func) {
+  std::vector<nn::ParameterInfo> params = nn::collectParameters(func);
+  if (!options.weightsFile.empty())
+    return runtime::loadWeights(options.weightsFile, params);
+  return runtime::initializeWeights(params, options.seed);
+}
+
+static runtime::Schedule scheduleOf(const RunOptions &options) {
+  return options.referenceSchedule ? runtime::Schedule::Reference
+                                   : runtime::Schedule::Tuned;
+}
+
+static mlir::FuncOp modelFunction(mlir::ModuleOp module) {
+  return *module.getOps<mlir::FuncOp>().begin();
+}
+
+//===----------------------------------------------------------------------===//
+// The compile form
+//===----------------------------------------------------------------------===//
+
+int netc::runCompileToLibrary(const RunOptions &options) {
+  return processModels(options.common, [&](mlir::ModuleOp module,
+                                            const NetworkSummary &) {
+    mlir::FuncOp func = modelFunction(module);
+    aot::EmitOptions emit;
+    emit.outputDir = options.common.outputDir;
+    emit.target = options.target;
+    emit.perLayer = options.perLayer;
+    if (!options.weightsFile.empty()) {
+      llvm::Expected<runtime::WeightSet> weights = weightsFor(options, func);
+      if (!weights)
+        return reportError(weights.takeError());
+      emit.weights = std::move(*weights);
+    }
+    llvm::Expected<std::vector<std::string>> written =
+        aot::emitLibrary(func, emit);
+    if (!written)
+      return fail(ExitModelError, "code generation failed: " +
+                                      llvm::toString(written.takeError()));
+    for (const std::string &path : *written)
+      llvm::outs() << "wrote " << path << "\n";
+    return int(ExitSuccess);
+  });
+}
+
+int netc::runInitWeights(const RunOptions &options) {
+  return processModels(options.common, [&](mlir::ModuleOp module,
+                                            const NetworkSummary &) {
+    mlir::FuncOp func = modelFunction(module);
+    std::vector<nn::ParameterInfo> params = nn::collectParameters(func);
+    runtime::WeightSet weights =
+        runtime::initializeWeights(params, options.seed);
+    std::vector<std::pair<std::string, const io::Tensor *>> tensors;
+    for (const nn::ParameterInfo &p : params)
+      tensors.push_back({p.name, &weights.at(p.name)});
+    const std::string &path = options.common.outputDir;
+    if (path == "." || path == options.common.inputFile)
+      return fail(ExitUsageError,
+                  "init-weights needs -o FILE.safetensors (not the model)");
+    if (llvm::Error e = io::writeSafeTensors(path, tensors))
+      return reportError(std::move(e));
+    return int(ExitSuccess);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// run
+//===----------------------------------------------------------------------===//
+
+/// The largest absolute difference between two results, relative to the
+/// larger's largest magnitude.
+static double relativeDifference(const io::Tensor &a, const io::Tensor &b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.data.size() && i < b.data.size(); ++i) {
+    diff = std::max(diff, double(std::fabs(a.data[i] - b.data[i])));
+    scale = std::max(scale, double(std::fabs(b.data[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+int netc::runRun(const RunOptions &options) {
+  return processModels(options.common, [&](mlir::ModuleOp module,
+                                            const NetworkSummary &summary) {
+    mlir::FuncOp func = modelFunction(module);
+    std::vector<std::string> inputNames, outputNames;
+    for (const auto &[name, shape] : summary.inputs)
+      inputNames.push_back(name);
+    outputNames = summary.outputs;
+
+    std::map<std::string, std::string> inputFiles, outputFiles;
+    if (!bindNames(options.inputs, inputNames, "input", true, inputFiles) ||
+        !bindNames(options.outputs, outputNames, "output", false,
+                   outputFiles))
+      return int(ExitUsageError);
+    // Never write over a file netc reads.
+    for (const auto &[name, out] : outputFiles) {
+      std::vector<std::string> reads = {options.common.inputFile,
+                                        options.weightsFile};
+      for (const auto &[n, in] : inputFiles)
+        reads.push_back(in);
+      for (const std::string &r : reads)
+        if (!r.empty() && (r == out || sameFile(r, out)))
+          return fail(ExitUsageError,
+                      formatv("refusing to write output '{0}' over '{1}', "
+                              "which netc reads",
+                              name, out));
+    }
+
+    // Inputs, checked against the declared shapes.
+    std::vector<io::Tensor> inputs;
+    std::map<std::string, int64_t> symbols;
+    for (const auto &[name, shape] : summary.inputs) {
+      const std::string &path = inputFiles[name];
+      llvm::Expected<io::Tensor> t = io::readNpy(path);
+      if (!t)
+        return reportError(t.takeError());
+      std::string problem = matchShape(name, path, shape, t->shape, symbols);
+      if (!problem.empty())
+        return fail(ExitModelError, problem);
+      inputs.push_back(std::move(*t));
+    }
+
+    llvm::Expected<runtime::WeightSet> weights = weightsFor(options, func);
+    if (!weights)
+      return reportError(weights.takeError());
+    runtime::Schedule schedule = scheduleOf(options);
+    runtime::WeightSet weightsCopy =
+        options.compareReference ? *weights : runtime::WeightSet();
+    auto session = runtime::JITSession::compile(func, std::move(*weights),
+                                                schedule, options.target);
+    if (!session)
+      return fail(ExitModelError,
+                  "code generation failed: " +
+                      llvm::toString(session.takeError()));
+    std::vector<const io::Tensor *> inputPtrs;
+    for (const io::Tensor &t : inputs)
+      inputPtrs.push_back(&t);
+    auto results = (*session)->run(inputPtrs);
+    if (!results)
+      return fail(ExitModelError, "running the network failed: " +
+                                      llvm::toString(results.takeError()));
+
+    if (options.compareReference) {
+      auto reference = runtime::JITSession::compile(
+          func, std::move(weightsCopy), runtime::Schedule::Reference,
+          options.target);
+      if (!reference)
+        return fail(ExitModelError, llvm::toString(reference.takeError()));
+      auto expected = (*reference)->run(inputPtrs);
+      if (!expected)
+        return fail(ExitModelError, llvm::toString(expected.takeError()));
+      for (size_t i = 0; i < results->size(); ++i)
+        llvm::outs() << formatv("output '{0}': largest difference from the "
+                                "reference schedule: {1:e} (relative to the "
+                                "output's scale)\n",
+                                outputNames[i],
+                                relativeDifference((*results)[i],
+                                                   (*expected)[i]));
+    }
+
+    int status = ExitSuccess;
+    for (size_t i = 0; i < results->size(); ++i) {
+      const io::Tensor &r = (*results)[i];
+      auto file = outputFiles.find(outputNames[i]);
+      if (file != outputFiles.end()) {
+        if (llvm::Error e = io::writeNpy(file->second, r))
+          status = std::max(status, reportError(std::move(e)));
+        continue;
+      }
+      if (options.compareReference)
+        continue;
+      // Without --output, show the result.
+      llvm::outs() << formatv("output '{0}' {1}:", outputNames[i],
+                              shapeText(r.shape));
+      size_t shown = std::min<size_t>(r.data.size(), 8);
+      for (size_t k = 0; k < shown; ++k)
+        llvm::outs() << formatv(" {0:g}", r.data[k]);
+      if (shown < r.data.size())
+        llvm::outs() << formatv(" ... ({0} values)", r.data.size());
+      llvm::outs() << "\n";
+    }
+    return status;
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// bench
+//===----------------------------------------------------------------------===//
+
+static double medianOf(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return times.empty() ? 0 : times[times.size() / 2];
+}
+
+/// Random values for a tensor of `type` with a dynamic batch of `batch`.
+static io::Tensor randomTensor(mlir::Type type, int64_t batch,
+                               std::mt19937 &rng) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  io::Tensor t;
+  for (int64_t d : type.cast<mlir::RankedTensorType>().getShape())
+    t.shape.push_back(mlir::ShapedType::isDynamic(d) ? batch : d);
+  t.data.resize(size_t(std::max<int64_t>(io::getNumElements(t.shape), 0)));
+  for (float &v : t.data)
+    v = uniform(rng);
+  return t;
+}
+
+/// Times `session` on `inputs`: one warm-up run, then `repetitions` runs.
+static llvm::Expected<std::vector<double>>
+timeRuns(runtime::JITSession &session,
+         const std::vector<const io::Tensor *> &inputs, int repetitions) {
+  std::vector<double> times;
+  for (int i = 0; i <= std::max(repetitions, 1); ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto results = session.run(inputs);
+    if (!results)
+      return results.takeError();
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    if (i > 0)
+      times.push_back(ms);
+  }
+  return times;
+}
+
+namespace {
+struct LayerTiming {
+  std::string name;
+  double ms = 0, gflops = 0;
+};
+} // namespace
+
+/// Times each layer compiled on its own on random inputs of its operand
+/// shapes. Identical layers compile once. Dropout and Identity compute
+/// nothing and are not listed.
+static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
+                      const RunOptions &options,
+                      std::vector<LayerTiming> &layers) {
+  std::map<std::string, int64_t> macsByName;
+  for (const LayerSummary &l : summary.layers)
+    macsByName[l.name] = l.stats.macs.value_or(0);
+  std::map<std::string, std::unique_ptr<runtime::JITSession>> compiled;
+  std::mt19937 rng(unsigned(options.seed) + 1);
+  for (mlir::Operation &op : func.front()) {
+    if (llvm::isa<mlir::ReturnOp, nn::DropoutOp, nn::IdentityOp>(op))
+      continue;
+    std::string key = nn::layerKey(&op);
+    auto it = compiled.find(key);
+    if (it == compiled.end()) {
+      std::vector<nn::ParameterInfo> params = nn::parametersOf(&op);
+      auto session = runtime::JITSession::compileLayer(
+          &op, runtime::initializeWeights(params, options.seed),
+          scheduleOf(options), options.target);
+      if (!session)
+        return fail(ExitModelError, "code generation failed: " +
+                                        llvm::toString(session.takeError()));
+      it = compiled.emplace(key, std::move(*session)).first;
+    }
+    std::vector<io::Tensor> inputs;
+    for (mlir::Type t : op.getOperandTypes())
+      inputs.push_back(randomTensor(t, options.batch, rng));
+    std::vector<const io::Tensor *> ptrs;
+    for (const io::Tensor &t : inputs)
+      ptrs.push_back(&t);
+    auto times = timeRuns(*it->second, ptrs, options.repetitions);
+    if (!times)
+      return fail(ExitModelError, llvm::toString(times.takeError()));
+    LayerTiming timing;
+    timing.name = op.getAttrOfType<mlir::StringAttr>("name").getValue().str();
+    timing.ms = medianOf(*times);
+    timing.gflops = 2.0 * double(macsByName[timing.name]) *
+                    double(options.batch) / (timing.ms * 1e-3) / 1e9;
+    layers.push_back(std::move(timing));
+  }
+  return int(ExitSuccess);
+}
+
+int netc::runBench(const RunOptions &options) {
+  return processModels(options.common, [&](mlir::ModuleOp module,
+                                            const NetworkSummary &summary) {
+    mlir::FuncOp func = modelFunction(module);
+    if (options.batch < 1)
+      return fail(ExitUsageError, "--batch must be at least 1");
+    // Random inputs with the symbolic batch bound to --batch.
+    std::mt19937 rng(unsigned(options.seed));
+    std::vector<io::Tensor> inputs;
+    for (mlir::Type t : func.getArgumentTypes())
+      inputs.push_back(randomTensor(t, options.batch, rng));
+    llvm::Expected<runtime::WeightSet> weights = weightsFor(options, func);
+    if (!weights)
+      return reportError(weights.takeError());
+    auto session = runtime::JITSession::compile(
+        func, std::move(*weights), scheduleOf(options), options.target);
+    if (!session)
+      return fail(ExitModelError, "code generation failed: " +
+                                      llvm::toString(session.takeError()));
+    std::vector<const io::Tensor *> inputPtrs;
+    for (const io::Tensor &t : inputs)
+      inputPtrs.push_back(&t);
+    auto timed = timeRuns(**session, inputPtrs, options.repetitions);
+    if (!timed)
+      return fail(ExitModelError, llvm::toString(timed.takeError()));
+    std::vector<double> times = std::move(*timed);
+    double median = medianOf(times);
+    int64_t macs = 0;
+    for (const LayerSummary &l : summary.layers)
+      macs += l.stats.macs.value_or(0);
+    double gflops = 2.0 * double(macs) * double(options.batch) /
+                    (median * 1e-3) / 1e9;
+    std::vector<LayerTiming> layers;
+    if (int status = timeLayers(func, summary, options, layers))
+      return status;
+    if (options.json) {
+      llvm::json::Array layerArray;
+      for (const LayerTiming &l : layers)
+        layerArray.push_back(llvm::json::Object{
+            {"name", l.name}, {"ms", l.ms}, {"gflops", l.gflops}});
+      llvm::json::Object root{{"compile_s", (*session)->compileSeconds()},
+                              {"total_ms", median},
+                              {"gflops", gflops},
+                              {"batch", options.batch},
+                              {"repetitions", int64_t(times.size())},
+                              {"layers", std::move(layerArray)}};
+      llvm::outs() << formatv("{0:2}", llvm::json::Value(std::move(root)))
+                   << "\n";
+      return int(ExitSuccess);
+    }
+    size_t width = 5;
+    for (const LayerTiming &l : layers)
+      width = std::max(width, l.name.size());
+    llvm::outs() << formatv("{0}  {1,10}  {2,8}\n",
+                            llvm::left_justify("layer", width), "ms",
+                            "GFLOP/s");
+    for (const LayerTiming &l : layers)
+      llvm::outs() << formatv("{0}  {1,10:f3}  {2,8:f1}\n",
+                              llvm::left_justify(l.name, width), l.ms,
+                              l.gflops);
+    llvm::outs() << formatv("model '{0}', batch {1}\n", summary.name,
+                            options.batch);
+    llvm::outs() << formatv("compile: {0:f2} s\n",
+                            (*session)->compileSeconds());
+    llvm::outs() << formatv("forward: {0:f3} ms (median of {1}), {2:f1} "
+                            "GFLOP/s\n",
+                            median, times.size(), gflops);
+    return int(ExitSuccess);
+  });
+}

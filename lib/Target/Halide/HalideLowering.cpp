@@ -1,0 +1,211 @@
+//===- HalideLowering.cpp - Lower an nn function to Halide ----------------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file walks an nn function in order and hands each op to its family's
+// lowering (Lowering/*.cpp). It owns the model inputs (ImageParams with a
+// free batch and fixed other sizes) and nothing else: no Func is scheduled
+// here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LoweringPatterns.h"
+
+#include "netc/Dialect/NN/IR/NNOps.h"
+
+#include "mlir/Dialect/StandardOps/IR/Ops.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace netc;
+using namespace netc::halide;
+using Halide::Expr;
+
+Halide::Expr Tensor::at(std::vector<Halide::Expr> index) const {
+  std::reverse(index.begin(), index.end());
+  return func(index);
+}
+
+std::string halide::funcName(llvm::StringRef name) {
+  std::string out;
+  for (char c : name)
+    out += llvm::isAlnum(c) ? c : '_';
+  if (out.empty() || llvm::isDigit(out[0]))
+    out = "l_" + out;
+  return out;
+}
+
+Halide::Func LoweringContext::makeFunc(llvm::StringRef layer,
+                                       llvm::StringRef role) {
+  std::string base = funcName(layer);
+  if (!role.empty())
+    base += "_" + role.str();
+  std::string name = base;
+  for (int i = 2; !used.insert(name).second; ++i)
+    name = base + "_" + std::to_string(i);
+  return Halide::Func(name);
+}
+
+std::vector<Halide::Var> halide::varsForRank(size_t rank) {
+  static const char *names4[] = {"x", "y", "c", "n"};
+  std::vector<Halide::Var> vars;
+  for (size_t i = 0; i < rank; ++i) {
+    if (rank >= 3 && i < 4)
+      vars.emplace_back(names4[i]);
+    else if (rank == 2)
+      vars.emplace_back(i == 0 ? "i" : "n");
+    else
+      vars.emplace_back("d" + std::to_string(i));
+  }
+  return vars;
+}
+
+std::vector<Expr> halide::exprsOf(const std::vector<Halide::Var> &vars) {
+  return std::vector<Expr>(vars.begin(), vars.end());
+}
+
+int64_t halide::staticSize(const Expr &size) {
+  const int64_t *value = Halide::Internal::as_const_int(size);
+  assert(value && "the lowering checked that this size is static");
+  return *value;
+}
+
+/// Lowers one op with its inputs through its family's lowering.
+static LoweredLayer lowerOp(mlir::Operation *op, llvm::ArrayRef<Tensor> ins,
+                            LoweringContext &ctx) {
+  return llvm::TypeSwitch<mlir::Operation *, LoweredLayer>(op)
+      .Case([&](nn::Conv2dOp o) { return lowerConv2d(o, ins[0], ctx); })
+      .Case([&](nn::BatchNorm2dOp o) {
+        return lowerBatchNorm2d(o, ins[0], ctx);
+      })
+      .Case([&](nn::SoftmaxOp o) { return lowerSoftmax(o, ins[0], ctx); })
+      .Case([&](nn::MaxPool2dOp o) { return lowerMaxPool2d(o, ins[0], ctx); })
+      .Case([&](nn::AvgPool2dOp o) { return lowerAvgPool2d(o, ins[0], ctx); })
+      .Case([&](nn::AdaptiveAvgPool2dOp o) {
+        return lowerAdaptiveAvgPool2d(o, ins[0], ctx);
+      })
+      .Case([&](nn::LinearOp o) { return lowerLinear(o, ins[0], ctx); })
+      .Case([&](nn::FlattenOp o) { return lowerFlatten(o, ins[0], ctx); })
+      .Case([&](nn::CatOp o) { return lowerCat(o, ins, ctx); })
+      .Case([&](nn::AddOp o) { return lowerAdd(o, ins, ctx); })
+      .Default([&](mlir::Operation *o) {
+        return lowerElementwise(o, ins[0], ctx);
+      });
+}
+
+/// An ImageParam for a value of `type` (dimension 0 may be dynamic) and the
+/// Tensor reading it; fails for another dynamic size.
+static std::vector<int64_t> shapeOf(mlir::RankedTensorType type) {
+  std::vector<int64_t> shape;
+  for (int64_t d : type.getShape())
+    shape.push_back(mlir::ShapedType::isDynamic(d) ? -1 : d);
+  return shape;
+}
+
+static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
+                                          const std::string &name,
+                                          Halide::ImageParam &param) {
+  param = Halide::ImageParam(Halide::Float(32), int(type.getRank()),
+                             funcName(name));
+  Tensor t;
+  t.func = Halide::Func(param);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d)) {
+      t.sizes.push_back(int(type.getDimSize(d)));
+      continue;
+    }
+    if (d != 0)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "code generation needs every size of '" + name +
+              "' but the batch to be a number");
+    t.sizes.push_back(param.dim(int(type.getRank() - 1)).extent());
+  }
+  return t;
+}
+
+llvm::Expected<LoweredNetwork>
+halide::lowerLayer(mlir::Operation *op, const WeightProvider &weights) {
+  LoweredNetwork net;
+  net.name = op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+  LoweringContext ctx(weights);
+  std::vector<Tensor> ins;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    mlir::Value v = op->getOperand(i);
+    std::string name = i == 0 ? "input" : "input" + std::to_string(i);
+    Halide::ImageParam param;
+    llvm::Expected<Tensor> t = inputTensor(
+        v.getType().cast<mlir::RankedTensorType>(), name, param);
+    if (!t)
+      return t.takeError();
+    net.inputs.push_back(param);
+    net.inputNames.push_back(name);
+    net.inputShapes.push_back(
+        shapeOf(v.getType().cast<mlir::RankedTensorType>()));
+    ins.push_back(*t);
+  }
+  LoweredLayer layer = lowerOp(op, ins, ctx);
+  net.outputs.push_back(layer.output);
+  net.outputNames.push_back(net.name);
+  net.layers.push_back(std::move(layer));
+  return std::move(net);
+}
+
+llvm::Expected<LoweredNetwork>
+halide::lowerNetwork(mlir::FuncOp func, const WeightProvider &weights) {
+  LoweredNetwork net;
+  net.name = func.getName().str();
+  LoweringContext ctx(weights);
+  llvm::DenseMap<mlir::Value, Tensor> tensors;
+
+  // Inputs: every size fixed but a symbolic batch (dimension 0).
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    mlir::BlockArgument arg = func.getArgument(i);
+    auto type = arg.getType().cast<mlir::RankedTensorType>();
+    std::string name = "input" + std::to_string(i);
+    if (auto loc = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name"))
+      name = loc.getValue().str();
+    Halide::ImageParam param;
+    llvm::Expected<Tensor> t = inputTensor(type, name, param);
+    if (!t)
+      return t.takeError();
+    net.inputs.push_back(param);
+    net.inputNames.push_back(name);
+    net.inputShapes.push_back(shapeOf(type));
+    tensors[arg] = *t;
+  }
+
+  for (mlir::Operation &op : func.front()) {
+    if (auto ret = llvm::dyn_cast<mlir::ReturnOp>(op)) {
+      for (mlir::Value v : ret.getOperands()) {
+        net.outputs.push_back(tensors.lookup(v));
+        std::string name = "output";
+        if (mlir::Operation *def = v.getDefiningOp())
+          name = def->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+        else
+          name = net.inputNames[v.cast<mlir::BlockArgument>().getArgNumber()];
+        net.outputNames.push_back(name);
+      }
+      continue;
+    }
+    std::vector<Tensor> ins;
+    for (mlir::Value v : op.getOperands())
+      ins.push_back(tensors.lookup(v));
+    // Symbolic sizes other than the batch are not lowered.
+    auto type = op.getResult(0).getType().cast<mlir::RankedTensorType>();
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            "code generation needs static sizes except the batch, but layer '" +
+                op.getAttrOfType<mlir::StringAttr>("name").getValue().str() +
+                "' has a symbolic size at dimension " + std::to_string(d));
+    LoweredLayer layer = lowerOp(&op, ins, ctx);
+    tensors[op.getResult(0)] = layer.output;
+    net.layers.push_back(std::move(layer));
+  }
+  return std::move(net);
+}

@@ -1,0 +1,110 @@
+//===- ConvLowering.cpp - Conv2d to Halide --------------------------------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file lowers Conv2d with every argument PyTorch has: stride, dilation,
+// groups (depthwise included), resolved padding (asymmetric for `same` with
+// an even kernel) and the four padding modes. The padded input is its own
+// Func so a schedule can materialise it per tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../LoweringPatterns.h"
+
+using namespace netc;
+using namespace netc::halide;
+using Halide::Expr;
+using Halide::Func;
+using Halide::Var;
+
+static std::vector<int64_t> ints(mlir::ArrayAttr attr) {
+  std::vector<int64_t> v;
+  for (mlir::Attribute a : attr)
+    v.push_back(a.cast<mlir::IntegerAttr>().getInt());
+  return v;
+}
+
+/// Maps a coordinate of the padded input to the input, or says it is
+/// outside for zero padding. PyTorch pads with F.pad before the conv for the
+/// non-zero modes; negative padding crops, which the same index arithmetic
+/// covers.
+static Expr sourceIndex(Expr i, int64_t size, llvm::StringRef mode) {
+  Expr n = static_cast<int>(size);
+  if (mode == "reflect") {
+    // The clamp changes no value (the checker requires padding < size); it
+    // bounds the read for Halide, which takes the union of both branches.
+    Expr mirrored =
+        Halide::select(i < 0, -i, Halide::select(i >= n, 2 * n - 2 - i, i));
+    return Halide::clamp(mirrored, 0, n - 1);
+  }
+  if (mode == "circular")
+    return i % n; // Halide's % is Euclidean: never negative.
+  return Halide::clamp(i, 0, n - 1); // replicate, and zeros inside
+}
+
+LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
+                                 LoweringContext &ctx) {
+  std::string name = op.getName().str();
+  std::vector<int64_t> k = ints(op.getKernelSize()), s = ints(op.getStride()),
+                       d = ints(op.getDilation()), p = ints(op.getPadding());
+  int64_t groups = op.getGroupsAttr().getInt();
+  int64_t outC = op.getOutChannelsAttr().getInt();
+  int64_t inC = op.getInChannelsAttr().getInt();
+  int64_t cpg = inC / groups, opg = outC / groups;
+  llvm::StringRef mode = op.getPaddingMode();
+  size_t rank = input.rank();
+  int64_t inH = staticSize(input.sizes[rank - 2]);
+  int64_t inW = staticSize(input.sizes[rank - 1]);
+
+  std::vector<Var> v = varsForRank(rank);
+  Var x = v[0], y = v[1], c = v[2];
+  std::vector<Expr> rest(v.begin() + 3, v.end()); // the batch, if any
+
+  // The padded input, in input coordinates shifted by the top/left padding.
+  Func padded = ctx.makeFunc(name, "padded");
+  {
+    std::vector<Expr> src = {sourceIndex(x - int(p[2]), inW, mode),
+                             sourceIndex(y - int(p[0]), inH, mode), c};
+    src.insert(src.end(), rest.begin(), rest.end());
+    Expr value = input.func(src);
+    if (mode == "zeros") {
+      Expr inside = x >= int(p[2]) && x < int(p[2] + inW) && y >= int(p[0]) &&
+                    y < int(p[0] + inH);
+      value = Halide::select(inside, value, 0.0f);
+    }
+    padded(v) = value;
+  }
+
+  Func weight = ctx.weight(name, "weight", {outC, cpg, k[0], k[1]});
+  Halide::RDom r(0, int(k[1]), 0, int(k[0]), 0, int(cpg), funcName(name) + "_r");
+  Expr group = c / int(opg);
+  std::vector<Expr> at = {x * int(s[1]) + r.x * int(d[1]),
+                          y * int(s[0]) + r.y * int(d[0]),
+                          group * int(cpg) + r.z};
+  at.insert(at.end(), rest.begin(), rest.end());
+
+  Func acc = ctx.makeFunc(name, "acc");
+  acc(v) = op.getBias() ? ctx.weight(name, "bias", {outC})(c) : Expr(0.0f);
+  acc(v) += weight(r.x, r.y, r.z, c) * padded(at);
+
+  Func out = ctx.makeFunc(name);
+  out(v) = acc(v);
+
+  LoweredLayer layer;
+  layer.name = name;
+  layer.op = op;
+  layer.vars = v;
+  layer.reduction = r;
+  layer.funcs = {{padded, FuncRole::Padded},
+                 {acc, FuncRole::Accumulate},
+                 {out, FuncRole::Output}};
+  auto type = op.getType().cast<mlir::RankedTensorType>();
+  layer.output.func = out;
+  layer.output.sizes = input.sizes;
+  layer.output.sizes[rank - 3] = int(outC);
+  layer.output.sizes[rank - 2] = int(type.getDimSize(rank - 2));
+  layer.output.sizes[rank - 1] = int(type.getDimSize(rank - 1));
+  return layer;
+}

@@ -1,0 +1,536 @@
+"""The case table of golden.py.
+
+A layer-list case is a dict: `name`, `inputs` (input name -> shape, a
+dimension name is the batch, bound to `batch`, default 2), `layers` (netc
+layer dicts; golden.py runs the same list with torch.nn modules) and
+`outputs`. Most cases are one model per op family whose variants are
+independent branches reading the input, each its own output, so that one
+JIT compile covers many variants; a failure names the branch (output).
+Layer names avoid dots here: `dotted_names` tests those on their own.
+
+A network case has `network`: a function returning (YAML text, a torch
+module mapping {input: tensor} to the output); the module exposes
+`named_state()`, its state_dict with the netc layer names.
+
+`kind: sched` cases also compare the tuned schedule with the reference
+schedule (`--compare-reference`).
+"""
+
+import os
+
+import torch
+import torch.nn as nn
+import torchvision
+from torchvision.models.mobilenetv2 import InvertedResidual
+from torchvision.models.resnet import BasicBlock
+from torchvision.models.squeezenet import Fire
+from torchvision.ops.misc import Conv2dNormActivation
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "..", "..", "examples")
+
+
+def L(name, op, src="x", **kw):
+    """One branch layer: `name`, `op`, reading `src`, with torch kwargs."""
+    layer = {"name": name, "op": op, "from": src}
+    layer.update(kw)
+    return layer
+
+
+def conv(name, cin, cout, k, src="x", **kw):
+    return L(name, "Conv2d", src, in_channels=cin, out_channels=cout,
+             kernel_size=k, **kw)
+
+
+def names(layers):
+    return [l["name"] for l in layers]
+
+
+def branches(name, inputs, layers, **extra):
+    """A case whose every layer is an output."""
+    case = {"name": name, "inputs": inputs, "layers": layers,
+            "outputs": names(layers)}
+    case.update(extra)
+    return case
+
+
+CASES = []
+
+# --- Conv2d -------------------------------------------------------------------
+
+CASES.append(branches("conv_basic", {"x": ["N", 4, 11, 13]}, [
+    conv("pad_int", 4, 6, 3, padding=1, padding_mode="zeros"),
+    conv("pad_pair", 4, 5, [3, 5], padding=[1, 2]),
+    conv("pad_pair_uneven", 4, 5, 3, padding=[2, 0]),
+    conv("stride2", 4, 6, 3, stride=2),
+    conv("stride_pair", 4, 6, [3, 5], stride=[2, 1], padding=[1, 2]),
+    conv("dil2", 4, 6, 3, dilation=2, padding=2),
+    conv("dil_pair", 4, 6, 3, dilation=[1, 3], padding=[0, 3]),
+    conv("dil_stride", 4, 5, 3, dilation=2, stride=2),
+    conv("groups2", 4, 6, 3, groups=2, padding=1),
+    conv("groups4_x2", 4, 8, 3, groups=4, padding=1),
+    conv("depthwise", 4, 4, 3, groups=4, padding=1),
+    conv("no_bias_k1", 4, 7, 1, bias=False),
+    conv("k_full", 4, 2, [11, 13]),
+], batch=3))
+
+CASES.append(branches("conv_same_valid", {"x": [2, 3, 9, 10]}, [
+    conv("same_k3", 3, 4, 3, padding="same"),
+    conv("same_k4", 3, 4, 4, padding="same", bias=False),  # 1 | 2
+    conv("same_k2x5", 3, 4, [2, 5], padding="same"),
+    conv("same_k6x3", 3, 4, [6, 3], padding="same"),
+    conv("same_k2_dil2", 3, 4, 2, padding="same", dilation=2),
+    conv("same_k4_dil3", 3, 4, 4, padding="same", dilation=3),  # 4 / 5
+    conv("same_groups", 3, 6, 4, padding="same", groups=3),
+    conv("valid_k3", 3, 4, 3, padding="valid"),
+    conv("valid_s2", 3, 4, [4, 3], padding="valid", stride=2),
+]))
+
+CASES.append(branches("conv_padding_modes", {"x": [2, 3, 7, 8]}, [
+    conv("replicate1", 3, 4, 3, padding=1, padding_mode="replicate"),
+    conv("replicate_pair", 3, 4, 3, padding=[1, 3],
+         padding_mode="replicate"),
+    conv("replicate_big", 3, 4, 3, padding=5, padding_mode="replicate"),
+    conv("circular1", 3, 4, 3, padding=1, padding_mode="circular",
+         bias=False),
+    conv("circular_pair", 3, 4, 3, padding=[2, 3],
+         padding_mode="circular"),
+    conv("circular_full", 3, 4, 3, padding=[7, 8],
+         padding_mode="circular"),
+    conv("circular_same_2x3", 3, 4, [2, 3], padding="same",
+         padding_mode="circular"),
+]))
+
+# Reflect padding, batched and unbatched; also checked against the
+# reference schedule.
+CASES.append({
+    "name": "conv_reflect", "kind": "sched",
+    "inputs": {"x": [2, 3, 7, 8], "u": [3, 9, 11], "w": [1, 7, 13, 17]},
+    "layers": [
+        conv("reflect1", 3, 4, 3, padding=1, padding_mode="reflect"),
+        conv("reflect_pair", 3, 4, 3, padding=[2, 3],
+             padding_mode="reflect"),
+        conv("reflect_same_k4", 3, 4, 4, padding="same",
+             padding_mode="reflect"),
+        conv("reflect_s2", 3, 4, 3, padding=2, stride=2,
+             padding_mode="reflect"),
+        conv("reflect_dw", 3, 3, 3, padding=[6, 7], groups=3,
+             padding_mode="reflect"),
+        conv("unbatched_s2", 3, 4, 3, "u", stride=2, padding=1,
+             padding_mode="reflect"),
+        conv("w17_c5", 7, 5, 3, "w", padding=1, padding_mode="reflect"),
+    ],
+    "outputs": ["reflect1", "reflect_pair", "reflect_same_k4", "reflect_s2",
+                "reflect_dw", "unbatched_s2", "w17_c5"],
+})
+
+# Unbatched CHW input through Conv2d and pooling.
+CASES.append(branches("unbatched_3d", {"x": [3, 9, 11]}, [
+    conv("conv", 3, 5, 3, padding=1),
+    conv("conv_replicate", 3, 4, 3, padding=[1, 2],
+         padding_mode="replicate"),
+    conv("conv_depthwise", 3, 3, 3, groups=3),
+    conv("conv_same_k4", 3, 2, 4, padding="same"),
+    L("maxpool", "MaxPool2d", kernel_size=3, stride=2, padding=1),
+    L("avgpool", "AvgPool2d", kernel_size=2, ceil_mode=True),
+    L("adaptive", "AdaptiveAvgPool2d", output_size=[4, 3]),
+]))
+
+# --- pooling --------------------------------------------------------------------
+
+# x is 9x10: with kernel 2, stride 2, padding 1 and ceil_mode the last row
+# window would start in the bottom padding and is dropped (5 rows, not 6);
+# the last column window starts on the last real column and stays.
+CASES.append(branches("maxpool", {"x": [2, 3, 9, 10]}, [
+    L("k2", "MaxPool2d", kernel_size=2),
+    L("k3_s2_p1", "MaxPool2d", kernel_size=3, stride=2, padding=1),
+    L("k3_s1", "MaxPool2d", kernel_size=3, stride=1),
+    L("k_pair", "MaxPool2d", kernel_size=[2, 3], stride=[1, 2],
+      padding=[1, 1]),
+    L("dil2", "MaxPool2d", kernel_size=3, stride=1, dilation=2, padding=1),
+    L("dil_pair", "MaxPool2d", kernel_size=2, dilation=[2, 3]),
+    L("ceil", "MaxPool2d", kernel_size=3, stride=2, ceil_mode=True),
+    L("ceil_drop", "MaxPool2d", kernel_size=2, stride=2, padding=1,
+      ceil_mode=True),
+    L("ceil_dil", "MaxPool2d", kernel_size=2, stride=3, dilation=2,
+      padding=1, ceil_mode=True),
+    L("s_gt_k", "MaxPool2d", kernel_size=2, stride=3),
+]))
+
+CASES.append(branches("avgpool", {"x": [2, 3, 9, 10]}, [
+    L("k2", "AvgPool2d", kernel_size=2),
+    L("pad_incl", "AvgPool2d", kernel_size=3, stride=2, padding=1),
+    L("pad_excl", "AvgPool2d", kernel_size=3, stride=2, padding=1,
+      count_include_pad=False),
+    L("divisor", "AvgPool2d", kernel_size=3, stride=2, padding=1,
+      divisor_override=5),
+    L("divisor_ceil", "AvgPool2d", kernel_size=3, stride=2, padding=1,
+      ceil_mode=True, divisor_override=2),
+    L("ceil", "AvgPool2d", kernel_size=3, stride=2, ceil_mode=True),
+    L("ceil_pad_incl", "AvgPool2d", kernel_size=3, stride=2, padding=1,
+      ceil_mode=True),
+    L("ceil_pad_excl", "AvgPool2d", kernel_size=3, stride=2, padding=1,
+      ceil_mode=True, count_include_pad=False),
+    L("ceil_drop_incl", "AvgPool2d", kernel_size=2, stride=2, padding=1,
+      ceil_mode=True),
+    L("ceil_drop_excl", "AvgPool2d", kernel_size=2, stride=2, padding=1,
+      ceil_mode=True, count_include_pad=False),
+    L("k_pair", "AvgPool2d", kernel_size=[2, 3], stride=[1, 2],
+      padding=[1, 1]),
+    L("s_lt_k", "AvgPool2d", kernel_size=4, stride=1),
+]))
+
+CASES.append(branches("adaptive_avgpool", {"x": [2, 3, 7, 10]}, [
+    L("out3", "AdaptiveAvgPool2d", output_size=3),          # 7->3, 10->3
+    L("out3x4", "AdaptiveAvgPool2d", output_size=[3, 4]),   # 10->4 uneven
+    L("out1", "AdaptiveAvgPool2d", output_size=1),
+    L("out1x1", "AdaptiveAvgPool2d", output_size=[1, 1]),
+    L("larger", "AdaptiveAvgPool2d", output_size=[9, 13]),
+    L("none_h", "AdaptiveAvgPool2d", output_size=[None, 4]),
+    L("none_w", "AdaptiveAvgPool2d", output_size=[5, None]),
+    L("none_both", "AdaptiveAvgPool2d", output_size=[None, None]),
+    L("same_size", "AdaptiveAvgPool2d", output_size=[7, 10]),
+    L("out6", "AdaptiveAvgPool2d", output_size=[6, 6]),
+]))
+
+# --- BatchNorm2d, Linear, Flatten, Softmax --------------------------------------
+
+CASES.append(branches("batchnorm", {"x": ["N", 4, 5, 6]}, [
+    L("running", "BatchNorm2d", num_features=4),
+    L("eps_momentum", "BatchNorm2d", num_features=4, eps=1e-2, momentum=0.3),
+    L("no_affine", "BatchNorm2d", num_features=4, affine=False),
+    L("batch_stats", "BatchNorm2d", num_features=4,
+      track_running_stats=False),
+    L("batch_stats_no_affine", "BatchNorm2d", num_features=4, affine=False,
+      track_running_stats=False),
+], batch=3, input_scale=2.0))
+
+CASES.append({
+    "name": "linear_flatten",
+    "inputs": {"x": ["N", 3, 4, 6], "v": ["N", 12]},
+    "layers": [
+        L("lin2d", "Linear", "v", in_features=12, out_features=5),
+        L("lin2d_no_bias", "Linear", "v", in_features=12, out_features=7,
+          bias=False),
+        L("lin4d", "Linear", "x", in_features=6, out_features=5),
+        L("lin4d_no_bias", "Linear", "x", in_features=6, out_features=3,
+          bias=False),
+        L("flat", "Flatten"),
+        L("flat_start2", "Flatten", start_dim=2),
+        L("flat_end2", "Flatten", end_dim=2),
+        L("flat_start0", "Flatten", start_dim=0),
+        L("flat_1_m2", "Flatten", start_dim=1, end_dim=-2),
+        L("flat_3_3", "Flatten", start_dim=3, end_dim=3),
+        L("flat_fc", "Linear", "flat", in_features=72, out_features=10),
+        L("fc_chain", "Linear", "flat_fc", in_features=10, out_features=4),
+    ],
+    "outputs": ["lin2d", "lin2d_no_bias", "lin4d", "lin4d_no_bias", "flat",
+                "flat_start2", "flat_end2", "flat_start0", "flat_1_m2",
+                "flat_3_3", "flat_fc", "fc_chain"],
+    "batch": 3,
+})
+
+CASES.append(branches("softmax", {"x": [3, 4, 5, 6]}, [
+    L("dim1", "Softmax", dim=1),
+    L("dim_m1", "Softmax", dim=-1),
+    L("dim0", "Softmax", dim=0),
+    L("dim2", "Softmax", dim=2),
+    L("dim_m3", "Softmax", dim=-3),
+    L("flat", "Flatten"),
+    L("rank2_dim1", "Softmax", "flat", dim=1),
+    L("rank2_dim0", "Softmax", "flat", dim=0),
+], input_scale=4.0))
+
+# --- activations, Dropout, Identity ---------------------------------------------
+
+CASES.append(branches("activations", {"x": [2, 3, 8, 9]}, [
+    L("relu", "ReLU"),
+    L("relu_inplace", "ReLU", inplace=True),
+    L("relu6", "ReLU6"),
+    L("silu", "SiLU"),
+    L("sigmoid", "Sigmoid"),
+    L("tanh", "Tanh"),
+    L("hardswish", "Hardswish"),
+    L("leaky_default", "LeakyReLU"),
+    L("leaky_02", "LeakyReLU", negative_slope=0.2),
+    L("gelu", "GELU"),
+    L("gelu_none", "GELU", approximate="none"),
+    L("gelu_tanh", "GELU", approximate="tanh"),
+    L("dropout", "Dropout"),
+    L("dropout_p", "Dropout", p=0.2),
+    L("identity", "Identity"),
+    L("identity_args", "Identity", some_arg=3),
+], input_scale=4.0))
+
+# A chain without `from:` and without names: each layer reads the one before
+# and its weights are named <op>_<index>.
+CASES.append({
+    "name": "chain_default_names",
+    "inputs": {"x": ["N", 3, 10, 10]},
+    "layers": [
+        {"op": "Conv2d", "in_channels": 3, "out_channels": 8,
+         "kernel_size": 3, "padding": 1},
+        {"op": "BatchNorm2d", "num_features": 8},
+        {"op": "ReLU6"},
+        {"op": "MaxPool2d", "kernel_size": 2},
+        {"op": "Dropout", "p": 0.3},
+        {"op": "Conv2d", "in_channels": 8, "out_channels": 4,
+         "kernel_size": 3},
+        {"op": "Hardswish"},
+        {"op": "Flatten"},
+        {"op": "Linear", "in_features": 36, "out_features": 6},
+        {"op": "Softmax", "dim": -1},
+    ],
+    "outputs": ["softmax_9"],
+    "batch": 3,
+})
+
+# --- Add and Cat ----------------------------------------------------------------
+
+CASES.append({
+    "name": "add_cat",
+    "inputs": {"a": ["N", 4, 5, 6], "b": [1, 4, 1, 1], "c": ["N", 4, 5, 6],
+               "d": ["N", 2, 5, 6], "e": ["N", 4, 5, 3], "f": [1, 1, 5, 1]},
+    "layers": [
+        L("add2", "Add", ["a", "c"]),
+        L("add_bcast", "Add", ["a", "b"]),
+        L("add_bcast_rev", "Add", ["b", "a"]),
+        L("add_bcast_hw", "Add", ["f", "a"]),
+        L("add3", "Add", ["a", "c", "b"]),
+        L("add_self", "Add", ["a", "a"]),
+        L("cat1", "Cat", ["a", "d", "c"]),
+        L("cat_m1", "Cat", ["a", "e", "c"], dim=-1),
+        L("cat3", "Cat", ["a", "e"], dim=3),
+        L("cat_one", "Cat", ["d"]),
+        L("cat_bcast", "Cat", ["add_bcast", "d"], dim=1),
+        L("cat0", "Cat", ["a", "c"], dim=0),
+    ],
+    "outputs": ["add2", "add_bcast", "add_bcast_rev", "add_bcast_hw", "add3",
+                "add_self", "cat1", "cat_m1", "cat3", "cat_one", "cat_bcast",
+                "cat0"],
+    "batch": 3,
+})
+
+# Spec: layer names may contain dots, as torchvision module paths do.
+CASES.append({
+    "name": "dotted_names",
+    "inputs": {"x": [1, 3, 6, 6]},
+    "layers": [L("layer1.0.conv1", "Conv2d", "x", in_channels=3,
+                 out_channels=4, kernel_size=3, padding=1),
+               L("layer1.0.bn1", "BatchNorm2d", num_features=4,
+                 src="layer1.0.conv1")],
+    "outputs": ["layer1.0.bn1"],
+})
+
+# --- tuned conv schedule vs the reference schedule (odd shapes) -----------------
+
+# Widths 13, 17, 31, 67 do not divide the vector or the 2-vector tile; output
+# channels 1, 3, 5, 7 do not divide the 4-channel tile.
+CASES.append({
+    "name": "sched_odd_widths", "kind": "sched",
+    "inputs": {"w13": [2, 8, 13, 13], "w17": [1, 5, 9, 17],
+               "w31": [2, 3, 5, 31], "w67": [1, 4, 3, 67]},
+    "layers": [
+        conv("w13_c1", 8, 1, 3, "w13", padding=1),
+        conv("w13_c3", 8, 3, 3, "w13"),
+        conv("w17_c5", 5, 5, 3, "w17", padding=1),
+        conv("w17_c7", 5, 7, [1, 3], "w17"),
+        conv("w31_c7", 3, 7, 3, "w31", padding=1),
+        conv("w31_c9", 3, 9, 1, "w31", bias=False),
+        conv("w67_c16", 4, 16, 3, "w67", padding=1),
+    ],
+    "outputs": ["w13_c1", "w13_c3", "w17_c5", "w17_c7", "w31_c7", "w31_c9",
+                "w67_c16"],
+})
+
+CASES.append({
+    "name": "sched_strides_depthwise", "kind": "sched",
+    "inputs": {"x": [2, 7, 13, 17], "y": [1, 6, 31, 31]},
+    "layers": [
+        conv("s2_c3", 7, 3, 3, "x", stride=2, padding=1),
+        conv("s2_c5_w31", 6, 5, 3, "y", stride=2),
+        conv("dil2_c5", 7, 5, 3, "x", dilation=2, padding=2),
+        conv("dil2_s2_c7", 6, 7, 3, "y", dilation=2, stride=2),
+        conv("dw7", 7, 7, 3, "x", groups=7, padding=1),
+        conv("dw7_s2", 7, 7, 3, "x", groups=7, stride=2, padding=1),
+        conv("g3_c9", 6, 9, 3, "y", groups=3, padding=1, bias=False),
+        conv("circular_c1", 7, 1, 3, "x", padding=[1, 2],
+             padding_mode="circular"),
+    ],
+    "outputs": ["s2_c3", "s2_c5_w31", "dil2_c5", "dil2_s2_c7", "dw7",
+                "dw7_s2", "g3_c9", "circular_c1"],
+})
+
+CASES.append({
+    "name": "sched_tiny_outputs", "kind": "sched",
+    "inputs": {"x": [2, 6, 3, 3], "y": [1, 5, 5, 5], "z": [3, 4, 1, 1],
+               "u": [6, 13, 13]},
+    "layers": [
+        conv("to_1x1", 6, 5, 3, "x"),                # 1x1 spatial output
+        conv("s2_to_1x1", 5, 3, 5, "y", stride=2),
+        conv("s3_to_2x2", 5, 7, 3, "y", stride=3, padding=1),
+        conv("on_1x1", 4, 7, 1, "z"),
+        conv("on_1x1_pad", 4, 3, 3, "z", padding=1),
+        conv("unbatched_c3", 6, 3, 3, "u"),          # CHW, width 11
+        conv("unbatched_dw", 6, 6, 3, "u", groups=6, stride=2),
+    ],
+    "outputs": ["to_1x1", "s2_to_1x1", "s3_to_2x2", "on_1x1",
+                "on_1x1_pad", "unbatched_c3", "unbatched_dw"],
+})
+
+# --- whole networks (reduced, built from torchvision's own blocks) ------------
+
+
+class Wrapped(nn.Module):
+    """A torch network fed from the netc input `image`."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def named_state(self):
+        return self.model.state_dict()  # module paths = netc layer names
+
+    def forward(self, feeds):
+        return self.model(feeds["image"])
+
+
+def example_blocks(file):
+    """The `blocks:` section of an examples/ model."""
+    with open(os.path.join(EXAMPLES, file)) as f:
+        text = f.read()
+    return text[text.index("\nblocks:\n") + 1:text.index("\nlayers:\n") + 1]
+
+
+class MiniResNet(nn.Module):
+    """torchvision's ResNet forward with one BasicBlock in each of two
+    stages (the second strided, with a projection shortcut)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = nn.Sequential(BasicBlock(16, 16))
+        self.layer2 = nn.Sequential(BasicBlock(16, 32, stride=2, downsample=(
+            nn.Sequential(nn.Conv2d(16, 32, 1, stride=2, bias=False),
+                          nn.BatchNorm2d(32)))))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer2(self.layer1(x))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def resnet():
+    # examples/resnet18.yaml's blocks; 32x32 -> 16 -> 8 -> 4.
+    text = "name: mini_resnet\ninputs:\n  image: [N, 3, 32, 32]\n\n"
+    text += example_blocks("resnet18.yaml") + """\
+layers:
+  - {name: conv1, op: Conv2d, in_channels: 3, out_channels: 16,
+     kernel_size: 7, stride: 2, padding: 3, bias: false}
+  - {name: bn1, op: BatchNorm2d, num_features: 16}
+  - {name: relu, op: ReLU, inplace: true}
+  - {name: maxpool, op: MaxPool2d, kernel_size: 3, stride: 2, padding: 1}
+  - {name: layer1, op: BasicBlock, planes: 16, repeat: 1}
+  - {name: layer2.0, op: DownBasicBlock, inplanes: 16, planes: 32, stride: 2}
+  - {name: avgpool, op: AdaptiveAvgPool2d, output_size: [1, 1]}
+  - {name: flatten, op: Flatten}
+  - {name: fc, op: Linear, in_features: 32, out_features: 10}
+outputs: [fc]
+"""
+    return text, Wrapped(MiniResNet())
+
+
+def mobilenet():
+    # examples/mobilenet_v2.yaml's blocks; torchvision's MobileNetV2 with
+    # the stem, the t=1 block, a strided block and a residual block.
+    text = "name: mini_mobilenet_v2\ninputs:\n  image: [N, 3, 32, 32]\n\n"
+    text += example_blocks("mobilenet_v2.yaml") + """\
+layers:
+  - {name: features.0, op: ConvBNReLU6, cin: 3, cout: 16, k: 3, stride: 2,
+     groups: 1}
+  - {name: features.1.conv.0, op: ConvBNReLU6, cin: 16, cout: 16, k: 3,
+     stride: 1, groups: 16}
+  - {name: features.1.conv.1, op: Conv2d, in_channels: 16, out_channels: 8,
+     kernel_size: 1, bias: false}
+  - {name: features.1.conv.2, op: BatchNorm2d, num_features: 8}
+  - {name: features.2, op: InvertedResidual, cin: 8, cout: 12, stride: 2, t: 6}
+  - {name: features.3, op: ResidualInvertedResidual, c: 12, t: 6}
+  - {name: avgpool, op: AdaptiveAvgPool2d, output_size: [1, 1]}
+  - {name: flatten, op: Flatten}
+  - {name: classifier.0, op: Dropout, p: 0.2}
+  - {name: classifier.1, op: Linear, in_features: 12, out_features: 10}
+outputs: [classifier.1]
+"""
+    model = torchvision.models.MobileNetV2(num_classes=10)
+    model.features = nn.Sequential(
+        Conv2dNormActivation(3, 16, stride=2, activation_layer=nn.ReLU6),
+        InvertedResidual(16, 8, 1, 1), InvertedResidual(8, 12, 2, 6),
+        InvertedResidual(12, 12, 1, 6))
+    model.classifier[1] = nn.Linear(12, 10)
+    return text, Wrapped(model)
+
+
+SQUEEZENET_YAML = """\
+# torchvision's SqueezeNet 1.1 with two Fire modules, at 34x34: both
+# ceil_mode max pools end with a partial window (16 -> 8, 8 -> 4).
+name: mini_squeezenet
+inputs:
+  image: [N, 3, 34, 34]
+blocks:
+  Fire:
+    params: [cin, s, e1, e3]
+    layers:
+      - {name: squeeze, op: Conv2d, in_channels: $cin, out_channels: $s,
+         kernel_size: 1}
+      - {name: squeeze_activation, op: ReLU, inplace: true}
+      - {name: expand1x1, op: Conv2d, in_channels: $s, out_channels: $e1,
+         kernel_size: 1}
+      - {name: expand1x1_activation, op: ReLU, inplace: true}
+      - {name: expand3x3, op: Conv2d, from: squeeze_activation,
+         in_channels: $s, out_channels: $e3, kernel_size: 3, padding: 1}
+      - {name: expand3x3_activation, op: ReLU, inplace: true}
+      - {name: cat, op: Cat, dim: 1,
+         from: [expand1x1_activation, expand3x3_activation]}
+layers:
+  - {name: features.0, op: Conv2d, in_channels: 3, out_channels: 32,
+     kernel_size: 3, stride: 2}
+  - {name: features.1, op: ReLU, inplace: true}
+  - {name: features.2, op: MaxPool2d, kernel_size: 3, stride: 2,
+     ceil_mode: true}
+  - {name: features.3, op: Fire, cin: 32, s: 8, e1: 16, e3: 16}
+  - {name: features.4, op: Fire, cin: 32, s: 8, e1: 16, e3: 24}
+  - {name: features.5, op: MaxPool2d, kernel_size: 3, stride: 2,
+     ceil_mode: true}
+  - {name: classifier.0, op: Dropout, p: 0.5}
+  - {name: classifier.1, op: Conv2d, in_channels: 40, out_channels: 10,
+     kernel_size: 1}
+  - {name: classifier.2, op: ReLU, inplace: true}
+  - {name: classifier.3, op: AdaptiveAvgPool2d, output_size: [1, 1]}
+  - {name: flatten, op: Flatten}
+outputs: [flatten]
+"""
+
+
+def squeezenet():
+    model = torchvision.models.squeezenet1_1(num_classes=10)
+    model.features = nn.Sequential(
+        nn.Conv2d(3, 32, 3, stride=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2, ceil_mode=True), Fire(32, 8, 16, 16),
+        Fire(32, 8, 16, 24), nn.MaxPool2d(3, 2, ceil_mode=True))
+    model.classifier[1] = nn.Conv2d(40, 10, 1)
+    return SQUEEZENET_YAML, Wrapped(model)
+
+
+CASES += [
+    {"name": "net_resnet", "network": resnet,
+     "inputs": {"image": ["N", 3, 32, 32]}, "outputs": ["fc"], "batch": 3},
+    {"name": "net_mobilenet_v2", "network": mobilenet,
+     "inputs": {"image": ["N", 3, 32, 32]}, "outputs": ["classifier.1"]},
+    {"name": "net_squeezenet", "network": squeezenet,
+     "inputs": {"image": ["N", 3, 34, 34]}, "outputs": ["flatten"]},
+]
