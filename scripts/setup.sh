@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build g++ git
   llvm-14-dev llvm-14-tools libmlir-14-dev mlir-14-tools
-  libyaml-cpp-dev
+  libyaml-cpp-dev libhalide14-0-dev
   # Tests only: PyTorch is the oracle for shapes and parameter counts.
   python3 python3-numpy python3-torch python3-torchvision
+  binutils
 )
 
 missing=()
@@ -25,4 +26,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build -j2 netc netc-opt
+ninja -C build -j2
