@@ -23,10 +23,13 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <iostream>
 #include <map>
+#include <sstream>
 
 using namespace netc;
 using namespace netc::aot;
@@ -37,7 +40,8 @@ namespace {
 /// arguments.
 class WeightArguments {
 public:
-  explicit WeightArguments(const std::optional<runtime::WeightSet> &weights)
+  /// Embeds `weights` when given; otherwise weights become arguments.
+  explicit WeightArguments(const runtime::WeightSet *weights)
       : weights(weights) {}
 
   halide::WeightProvider provider() {
@@ -72,7 +76,7 @@ public:
   std::vector<Halide::ImageParam> params;
 
 private:
-  const std::optional<runtime::WeightSet> &weights;
+  const runtime::WeightSet *weights;
 };
 } // namespace
 
@@ -91,7 +95,6 @@ static llvm::Error compileNetwork(halide::LoweredNetwork &net,
                                   const std::string &dir,
                                   const Halide::Target &target,
                                   std::vector<std::string> &written) {
-  std::vector<Halide::Func> outputs;
   std::vector<Halide::Argument> args;
   for (size_t i = 0; i < net.inputs.size(); ++i) {
     // Every size but a symbolic batch is fixed: the function checks them
@@ -105,14 +108,7 @@ static llvm::Error compileNetwork(halide::LoweredNetwork &net,
   }
   for (Halide::ImageParam &p : weights)
     args.push_back(p);
-  for (size_t i = 0; i < net.outputs.size(); ++i) {
-    const halide::Tensor &t = net.outputs[i];
-    Halide::Func out(halide::funcName(net.outputNames[i]) + "_output");
-    std::vector<Halide::Var> vars(t.rank() ? t.rank() : 1);
-    out(vars) = t.func(vars);
-    out.compute_root();
-    outputs.push_back(out);
-  }
+  std::vector<Halide::Func> outputs = halide::makeOutputFuncs(net, target);
   // Halide appends the extensions to the prefix.
   llvm::SmallString<128> tmp;
   llvm::sys::path::append(tmp, dir, "." + fnName + ".tmp");
@@ -142,7 +138,7 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
                                 : Halide::Target(opts.target);
     std::string model = func.getName().str();
     if (!opts.perLayer) {
-      WeightArguments weights(opts.weights);
+      WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
       llvm::Expected<halide::LoweredNetwork> net =
           halide::lowerNetwork(func, weights.provider());
       if (!net)
@@ -167,7 +163,7 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
       std::string signature = nn::layerKey(&op);
       auto found = compiled.find(signature);
       if (opts.weights || found == compiled.end()) {
-        WeightArguments weights(opts.weights);
+        WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
         llvm::Expected<halide::LoweredNetwork> net =
             halide::lowerLayer(&op, weights.provider());
         if (!net)
@@ -215,4 +211,49 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
                                    "Halide: " + std::string(e.what()));
   }
   return written;
+}
+
+llvm::Error aot::printStage(mlir::FuncOp func, llvm::StringRef stage,
+                            llvm::StringRef targetName,
+                            llvm::raw_ostream &os) {
+  try {
+    Halide::Target target = targetName == "host"
+                                ? Halide::get_host_target()
+                                : Halide::Target(targetName.str());
+    WeightArguments weights(nullptr);
+    llvm::Expected<halide::LoweredNetwork> net =
+        halide::lowerNetwork(func, weights.provider());
+    if (!net)
+      return net.takeError();
+    halide::applyTunedSchedule(*net, target);
+    std::vector<Halide::Argument> args(net->inputs.begin(), net->inputs.end());
+    args.insert(args.end(), weights.params.begin(), weights.params.end());
+    std::vector<Halide::Func> outputs = halide::makeOutputFuncs(*net, target);
+    Halide::Pipeline pipeline(outputs);
+    if (stage == "loop-nest") {
+      // Halide prints the loop nest to std::cerr.
+      std::stringstream captured;
+      std::streambuf *saved = std::cerr.rdbuf(captured.rdbuf());
+      pipeline.print_loop_nest();
+      std::cerr.rdbuf(saved);
+      os << captured.str();
+      return llvm::Error::success();
+    }
+    llvm::SmallString<128> path;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("netc", "stmt", path))
+      return llvm::createStringError(ec, "cannot create a temporary file");
+    pipeline.compile_to_lowered_stmt(std::string(path), args, Halide::Text,
+                                     target);
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    llvm::sys::fs::remove(path);
+    if (!buffer)
+      return llvm::createStringError(buffer.getError(),
+                                     "cannot read the statement");
+    os << (*buffer)->getBuffer();
+  } catch (const Halide::Error &e) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "Halide: " + std::string(e.what()));
+  }
+  return llvm::Error::success();
 }

@@ -188,6 +188,13 @@ int netc::runCompileToLibrary(const RunOptions &options) {
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &) {
     mlir::FuncOp func = modelFunction(module);
+    if (!options.common.emit.empty()) {
+      if (llvm::Error e = aot::printStage(func, options.common.emit,
+                                          options.target, llvm::outs()))
+        return fail(ExitModelError, "code generation failed: " +
+                                        llvm::toString(std::move(e)));
+      return int(ExitSuccess);
+    }
     aot::EmitOptions emit;
     emit.outputDir = options.common.outputDir;
     emit.target = options.target;

@@ -92,16 +92,8 @@ compileWith(const Lowering &lower, WeightSet weights, Schedule schedule,
                               ? halide::ScheduleKind::Reference
                               : halide::ScheduleKind::Tuned,
                           impl->target);
-    std::vector<Halide::Func> outputs;
-    for (halide::Tensor &t : impl->net.outputs) {
-      // An output that is an input or an alias needs a Func of its own.
-      Halide::Func out(halide::funcName(impl->net.name + "_output_" +
-                                        std::to_string(outputs.size())));
-      std::vector<Halide::Var> vars(t.rank() ? t.rank() : 1);
-      out(vars) = t.func(vars);
-      out.compute_root();
-      outputs.push_back(out);
-    }
+    std::vector<Halide::Func> outputs =
+        halide::makeOutputFuncs(impl->net, impl->target);
     impl->pipeline = Halide::Pipeline(outputs);
     impl->pipeline.compile_jit(impl->target);
   } catch (const Halide::Error &e) {

@@ -50,7 +50,9 @@ static cl::opt<bool> splitInputFile(
     cl::desc("Check each chunk between '# // -----' lines on its own"),
     cl::cat(netcCategory));
 static cl::opt<std::string>
-    emit("emit", cl::desc("Print a stage instead of compiling (mlir)"),
+    emit("emit",
+         cl::desc("Print a stage instead of compiling (mlir, loop-nest, "
+                  "halide-stmt)"),
          cl::value_desc("stage"), cl::cat(netcCategory));
 
 // run and bench.
@@ -146,9 +148,11 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.json = json;
   options.outputDir = outputDir;
-  if (!options.emit.empty() && options.emit != "mlir") {
+  bool codegenStage =
+      options.emit == "loop-nest" || options.emit == "halide-stmt";
+  if (!options.emit.empty() && options.emit != "mlir" && !codegenStage) {
     errs() << "netc: error: unknown --emit stage '" << options.emit
-           << "' (expected: mlir)\n";
+           << "' (expected: mlir, loop-nest, halide-stmt)\n";
     return ExitUsageError;
   }
   if (command == "check")
@@ -158,7 +162,7 @@ int main(int argc, char **argv) {
   if (command == "explain")
     return runExplain(options);
   if (command == "run" || command == "bench" || command == "init-weights" ||
-      (command == "compile" && options.emit.empty())) {
+      (command == "compile" && (options.emit.empty() || codegenStage))) {
     RunOptions run;
     run.common = options;
     run.weightsFile = weightsFile;

@@ -17,6 +17,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <optional>
 #include <string>
@@ -46,6 +47,12 @@ struct EmitOptions {
 /// paths written.
 llvm::Expected<std::vector<std::string>> emitLibrary(mlir::FuncOp func,
                                                      const EmitOptions &opts);
+
+/// Prints a stage of `func`'s compilation with the tuned schedule:
+/// `loop-nest` (Halide's loop nest: the loop kinds a schedule makes) or
+/// `halide-stmt` (Halide's lowered statement).
+llvm::Error printStage(mlir::FuncOp func, llvm::StringRef stage,
+                       llvm::StringRef target, llvm::raw_ostream &os);
 
 } // namespace aot
 } // namespace netc

@@ -28,6 +28,13 @@ void applyReferenceSchedule(LoweredNetwork &net);
 /// Tiles, vectorizes and parallelizes each layer for `target`.
 void applyTunedSchedule(LoweredNetwork &net, const Halide::Target &target);
 
+/// The pipeline's output Funcs: one `<output name>_output` Func per network
+/// output, copying it (an output may be an input or an alias), computed at
+/// root, parallel over its outermost and vectorized along its innermost
+/// dimension.
+std::vector<Halide::Func> makeOutputFuncs(const LoweredNetwork &net,
+                                          const Halide::Target &target);
+
 /// Applies `kind`.
 void applySchedule(LoweredNetwork &net, ScheduleKind kind,
                    const Halide::Target &target);

@@ -47,6 +47,8 @@ void halide::applyTunedSchedule(LoweredNetwork &net,
   for (LoweredLayer &layer : net.layers) {
     if (llvm::isa<nn::Conv2dOp>(layer.op))
       scheduleConv(layer, target);
+    else if (llvm::isa<nn::LinearOp>(layer.op))
+      scheduleLinear(layer, target);
     else if (llvm::isa<nn::MaxPool2dOp, nn::AvgPool2dOp>(layer.op))
       schedulePool(layer, target);
     else
@@ -60,4 +62,23 @@ void halide::applySchedule(LoweredNetwork &net, ScheduleKind kind,
     applyReferenceSchedule(net);
   else
     applyTunedSchedule(net, target);
+}
+
+std::vector<Halide::Func>
+halide::makeOutputFuncs(const LoweredNetwork &net,
+                        const Halide::Target &target) {
+  std::vector<Halide::Func> outputs;
+  for (size_t i = 0; i < net.outputs.size(); ++i) {
+    const Tensor &t = net.outputs[i];
+    Halide::Func out(funcName(net.outputNames[i]) + "_output");
+    std::vector<Halide::Var> vars(t.rank() ? t.rank() : 1);
+    out(vars) = t.func(vars);
+    out.compute_root();
+    if (vars.size() > 1)
+      out.parallel(vars.back());
+    out.vectorize(vars.front(), target.natural_vector_size<float>(),
+                  Halide::TailStrategy::GuardWithIf);
+    outputs.push_back(out);
+  }
+  return outputs;
 }

@@ -23,6 +23,8 @@ namespace halide {
 void scheduleDefault(LoweredLayer &layer, const Halide::Target &target);
 /// Conv2d: register-blocked tiles (ConvSchedule.cpp).
 void scheduleConv(LoweredLayer &layer, const Halide::Target &target);
+/// Linear: vectorized dot products, output features in parallel.
+void scheduleLinear(LoweredLayer &layer, const Halide::Target &target);
 /// MaxPool2d and AvgPool2d: materialised border, vectorized rows.
 void schedulePool(LoweredLayer &layer, const Halide::Target &target);
 
