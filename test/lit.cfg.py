@@ -9,7 +9,8 @@ from lit.llvm import llvm_config
 config.name = "netc"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".yaml", ".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+                   "project"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.netc_obj_root, "test")
 
@@ -19,6 +20,7 @@ llvm_config.use_default_substitutions()
 # Debian's python3 has torch; the python3 first on PATH may not.
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%src_root", config.netc_src_root))
+config.substitutions.append(("%netc_obj_root", config.netc_obj_root))
 
 llvm_config.add_tool_substitutions(
     ["netc", "netc-opt", "NetcUnitTests", "tiny_cnn_demo", "FileCheck", "not",
