@@ -34,7 +34,11 @@ rm -rf "$build/seeds"
 
 # Leaks are not errors here (MLIR's and LLVM's singletons are never freed);
 # UBSan aborts with a stack, so libFuzzer records the input.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:symbolize=1}
+# hard_rss_limit_mb: ASan's own RSS watchdog dies at once with the input
+# saved; libFuzzer's -rss_limit_mb first prints a heap profile, which took
+# over 10 minutes for a 2 GB heap of small YAML nodes (it stays as the
+# backstop, and `timeout` below guards against that hang).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:hard_rss_limit_mb=2048}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
 common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
 
@@ -50,7 +54,8 @@ for target in "${targets[@]}"; do
   log=$build/fuzz-$target.log
 
   echo "== $target: regression corpus $regress"
-  if ! "$bin" "${common[@]}" -runs=0 "$regress" >"$log.regress" 2>&1; then
+  if ! timeout -k 10 600 "$bin" "${common[@]}" -runs=0 \
+      -artifact_prefix="$artifacts/regress-" "$regress" >"$log.regress" 2>&1; then
     tail -40 "$log.regress"
     echo "fuzz: $target FAILED on its regression corpus (log: $log.regress)"
     failed=1
@@ -60,9 +65,12 @@ for target in "${targets[@]}"; do
   start=$SECONDS
   # -close_fd_mask=1: the target's stdout is noise; libFuzzer and the
   # sanitizers still report on stderr.
-  "$bin" "${common[@]}" -max_total_time="$seconds" -dict="$dict" \
+  # The regression corpus is not a seed: it holds inputs that crash until
+  # their bug is fixed, and was replayed above.
+  timeout -k 10 $((seconds + 300)) \
+    "$bin" "${common[@]}" -max_total_time="$seconds" -dict="$dict" \
     -close_fd_mask=1 -artifact_prefix="$artifacts/" \
-    "$work" "$build/seeds/$target" "$regress" >"$log" 2>&1
+    "$work" "$build/seeds/$target" >"$log" 2>&1
   status=$?
   elapsed=$((SECONDS - start))
   execs=$(grep -oE 'stat::number_of_executed_units: [0-9]+' "$log" |

@@ -30,6 +30,6 @@ ninja -C "$build" -j2 || exit 2
 # SIGABRT, which lit's `not` treats as a failure (a plain exit code 1 would
 # pass `not netc check bad.yaml`). lit passes ASAN_OPTIONS and UBSAN_OPTIONS
 # to the tests.
-export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0${NETC_ASAN_OPTIONS:+:$NETC_ASAN_OPTIONS}
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
 /usr/bin/python3 /usr/lib/llvm-14/build/utils/lit/lit.py -sv "$@" "$build/test"

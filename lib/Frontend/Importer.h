@@ -186,6 +186,11 @@ private:
                       SourcePos pos, Scope &scope);
   YValue substituteValue(const YValue &node, const Scope &scope, bool &ok);
   void readOutputs(const YValue *outputs);
+  /// Reports (once) and returns true when the model has reached kMaxLayers
+  /// leaf layers: nested `repeat`s could otherwise ask for billions.
+  bool tooManyLayers(SourcePos pos);
+  static constexpr size_t kMaxLayers = 200'000;
+  bool layerLimitReported = false;
   void warnUnreachable();
   void finishFunction();
 

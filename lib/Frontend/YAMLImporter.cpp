@@ -23,6 +23,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -134,6 +135,16 @@ mlir::OwningOpRef<mlir::ModuleOp> Importer::run(NetworkSummary *summary) {
   context->getOrLoadDialect<nn::NNDialect>();
   context->getOrLoadDialect<mlir::StandardOpsDialect>();
   const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(bufferId);
+  // YAML is UTF-8; other bytes would also end up in JSON and SARIF output.
+  size_t badByte = 0;
+  if (!llvm::json::isUTF8(buffer->getBuffer(), &badByte)) {
+    llvm::StringRef before = buffer->getBuffer().take_front(badByte);
+    unsigned line = 1 + before.count('\n');
+    unsigned column = 1 + before.size() - (before.rfind('\n') + 1);
+    error({line, column}, "the file is not valid UTF-8 (byte " +
+                              std::to_string(badByte) + ")");
+    return nullptr;
+  }
   YAMLParseResult parsed = parseYAML(buffer->getBuffer());
   if (!parsed.root) {
     error(parsed.errorPos, "invalid YAML: " + parsed.error);
@@ -989,6 +1000,10 @@ void Importer::readLayer(
 
   std::optional<unsigned> current = inputs.front();
   for (int64_t r = 0; r < repeat; ++r) {
+    if (tooManyLayers(layer.pos)) {
+      current = std::nullopt;
+      break;
+    }
     std::string instance = repeatNode
                                ? fullName + "." + std::to_string(repeatFrom + r)
                                : fullName;
@@ -1029,6 +1044,17 @@ void Importer::readLayer(
     scope.last = *current;
   else
     scope.last = *current;
+}
+
+bool Importer::tooManyLayers(SourcePos pos) {
+  if (layerPos.size() < kMaxLayers)
+    return false;
+  if (!layerLimitReported)
+    error(pos, formatv("the model expands to more than {0} layers, netc's "
+                       "limit",
+                       kMaxLayers));
+  layerLimitReported = true;
+  return true;
 }
 
 //===----------------------------------------------------------------------===//

@@ -24,6 +24,10 @@
 
 using namespace netc;
 
+/// The most values a model file may hold, aliases expanded: far beyond any
+/// real network (ResNet-50 written flat has about 3,000).
+static constexpr uint64_t kMaxNodes = 1'000'000;
+
 const YValue *YValue::lookup(llvm::StringRef key) const {
   for (const auto &[k, v] : entries)
     if (k.kind == Kind::String && k.text == key)
@@ -135,11 +139,23 @@ static void typePlainScalar(YValue &v) {
   }
 }
 
-/// Converts a node; `depth` bounds recursion on hostile input.
+/// Converts a node; `depth` bounds recursion on hostile input and `budget`
+/// the number of nodes (an alias is copied, so a small file can stand for
+/// billions of nodes).
 static YValue convert(const YAML::Node &node, unsigned depth,
-                      std::string &error, SourcePos &errorPos) {
+                      std::string &error, SourcePos &errorPos,
+                      uint64_t &budget) {
   YValue v;
   v.pos = toPos(node.Mark());
+  if (budget == 0) {
+    if (error.empty()) {
+      error = "the document has more than " + std::to_string(kMaxNodes) +
+              " values once its aliases are expanded";
+      errorPos = v.pos;
+    }
+    return v;
+  }
+  --budget;
   if (depth > 256) {
     if (error.empty()) {
       error = "YAML nesting deeper than 256 levels is not supported";
@@ -163,13 +179,13 @@ static YValue convert(const YAML::Node &node, unsigned depth,
   case YAML::NodeType::Sequence:
     v.kind = YValue::Kind::Seq;
     for (const YAML::Node &item : node)
-      v.items.push_back(convert(item, depth + 1, error, errorPos));
+      v.items.push_back(convert(item, depth + 1, error, errorPos, budget));
     break;
   case YAML::NodeType::Map:
     v.kind = YValue::Kind::Map;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      YValue key = convert(it->first, depth + 1, error, errorPos);
-      YValue value = convert(it->second, depth + 1, error, errorPos);
+      YValue key = convert(it->first, depth + 1, error, errorPos, budget);
+      YValue value = convert(it->second, depth + 1, error, errorPos, budget);
       // An empty value has no mark of its own: use the key's.
       if (value.pos.line == 0)
         value.pos = key.pos;
@@ -191,8 +207,9 @@ YAMLParseResult netc::parseYAML(llvm::StringRef text) {
       return result;
     }
     YAML::Node doc = docs.empty() ? YAML::Node() : docs.front();
+    uint64_t budget = kMaxNodes;
     auto root = std::make_unique<YValue>(
-        convert(doc, 0, result.error, result.errorPos));
+        convert(doc, 0, result.error, result.errorPos, budget));
     if (result.error.empty())
       result.root = std::move(root);
   } catch (const YAML::Exception &e) {

@@ -72,6 +72,10 @@ std::string netc::io::quote(llvm::StringRef text) {
 
 void netc::io::readLittleEndianFloats(const uint8_t *src, size_t count,
                                       float *dst) {
+  // An empty tensor may have no storage at all: memcpy(nullptr, ..., 0) is
+  // undefined behaviour.
+  if (count == 0)
+    return;
   if (llvm::sys::IsLittleEndianHost) {
     std::memcpy(dst, src, count * sizeof(float));
     return;

@@ -364,9 +364,11 @@ llvm::Error netc::io::writeSafeTensors(
     llvm::json::OStream json(os);
     uint64_t offset = 0;
     json.object([&] {
-      for (const auto &[name, tensor] : tensors) {
+      // Not a structured binding: C++17 does not let lambdas capture one.
+      for (const auto &entry : tensors) {
+        const Tensor *tensor = entry.second;
         uint64_t size = tensor->data.size() * sizeof(float);
-        json.attributeObject(name, [&] {
+        json.attributeObject(entry.first, [&] {
           json.attribute("dtype", "F32");
           json.attributeArray("shape", [&] {
             for (int64_t extent : tensor->shape)

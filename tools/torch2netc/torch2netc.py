@@ -64,15 +64,27 @@ def load_model(spec):
         fn = getattr(module, factory, None)
         if fn is None or not callable(fn):
             raise UsageError("'%s' has no callable '%s'" % (path, factory))
-        return fn(), "%s()" % spec, factory
+        return build(fn, {}, spec), "%s()" % spec, factory
     import torchvision
     fn = getattr(torchvision.models, spec, None)
     if fn is None or not callable(fn) or spec.startswith("_") or \
             isinstance(fn, type):
         raise UsageError("unknown torchvision model '%s' (e.g. resnet18, "
                          "mobilenet_v2; or give module.path:factory)" % spec)
-    return (fn(weights=None), "torchvision.models.%s(weights=None)" % spec,
-            spec)
+    return (build(fn, {"weights": None}, spec),
+            "torchvision.models.%s(weights=None)" % spec, spec)
+
+
+def build(fn, kwargs, spec):
+    try:
+        model = fn(**kwargs)
+    except Exception as e:
+        raise UsageError("building '%s' failed: %s: %s" % (
+            spec, type(e).__name__, e))
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError("'%s' returned a %s, not an nn.Module" % (
+            spec, type(model).__name__))
+    return model
 
 
 def parse_shape(text, symbolic):
@@ -113,8 +125,6 @@ def main(argv=None):
             raise UsageError("bad --input-name '%s'" % args.input_name)
         torch.manual_seed(args.seed)
         model, origin, default_name = load_model(args.model)
-        if not isinstance(model, torch.nn.Module):
-            raise UsageError("%s is not an nn.Module" % origin)
     except UsageError as e:
         print("%s: error: %s" % (PROG, e), file=sys.stderr)
         return 2

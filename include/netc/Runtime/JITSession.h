@@ -59,6 +59,9 @@ public:
   double compileSeconds() const { return seconds; }
 
   struct Impl;
+  /// Wraps a compiled pipeline that took `seconds` to build.
+  static std::unique_ptr<JITSession> create(std::unique_ptr<Impl> impl,
+                                            double seconds);
 
 private:
   explicit JITSession(std::unique_ptr<Impl> impl);

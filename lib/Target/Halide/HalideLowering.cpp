@@ -29,11 +29,36 @@ Halide::Expr Tensor::at(std::vector<Halide::Expr> index) const {
   return func(index);
 }
 
+/// Names a generated symbol must not take: a Func named after a layer
+/// called `tanh` would be the symbol `tanh` in the object.
+static bool isReservedName(llvm::StringRef name) {
+  static const llvm::StringRef reserved[] = {
+      // libm
+      "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "cbrt",
+      "ceil", "copysign", "cos", "cosh", "erf", "erfc", "exp", "exp2",
+      "expm1", "fabs", "fdim", "floor", "fma", "fmax", "fmin", "fmod",
+      "frexp", "hypot", "ldexp", "lgamma", "log", "log10", "log1p", "log2",
+      "lround", "modf", "nearbyint", "pow", "rint", "round", "sin", "sinh",
+      "sqrt", "tan", "tanh", "tgamma", "trunc", "abs",
+      // libc and the Halide runtime's dependencies
+      "abort", "calloc", "exit", "free", "malloc", "memcmp", "memcpy",
+      "memmove", "memset", "printf", "puts", "realloc", "strlen", "write",
+      "main",
+      // C and C++ keywords (the header declares these names)
+      "auto", "bool", "break", "case", "char", "class", "const", "continue",
+      "default", "delete", "do", "double", "else", "enum", "extern", "false",
+      "float", "for", "goto", "if", "inline", "int", "long", "new",
+      "register", "restrict", "return", "short", "signed", "sizeof",
+      "static", "struct", "switch", "template", "this", "true", "typedef",
+      "union", "unsigned", "void", "volatile", "while"};
+  return llvm::is_contained(reserved, name) || name.startswith("halide_");
+}
+
 std::string halide::funcName(llvm::StringRef name) {
   std::string out;
   for (char c : name)
     out += llvm::isAlnum(c) ? c : '_';
-  if (out.empty() || llvm::isDigit(out[0]))
+  if (out.empty() || llvm::isDigit(out[0]) || isReservedName(out))
     out = "l_" + out;
   return out;
 }
@@ -65,6 +90,13 @@ std::vector<Halide::Var> halide::varsForRank(size_t rank) {
 
 std::vector<Expr> halide::exprsOf(const std::vector<Halide::Var> &vars) {
   return std::vector<Expr>(vars.begin(), vars.end());
+}
+
+std::vector<int64_t> halide::intsOf(mlir::ArrayAttr attr) {
+  std::vector<int64_t> v;
+  for (mlir::Attribute a : attr)
+    v.push_back(a.cast<mlir::IntegerAttr>().getInt());
+  return v;
 }
 
 int64_t halide::staticSize(const Expr &size) {

@@ -47,6 +47,9 @@ std::vector<Halide::Var> varsForRank(size_t rank);
 /// `vars` as Exprs.
 std::vector<Halide::Expr> exprsOf(const std::vector<Halide::Var> &vars);
 
+/// The integers of an I64 array attribute (kernel_size, stride, ...).
+std::vector<int64_t> intsOf(mlir::ArrayAttr attr);
+
 /// A static size from a Tensor's sizes (asserts it is known).
 int64_t staticSize(const Halide::Expr &size);
 

@@ -8,13 +8,15 @@ its fx node (`add_1`, `flatten`) at the top level; names are unique.
 """
 
 import collections
+import inspect
+import operator
 import re
 
 import torch
 import torch.fx as fx
 
 from . import functions
-from .functions import Alias, Layer
+from .functions import Alias
 from .modules import Unmappable, map_module
 
 
@@ -59,9 +61,8 @@ class ShapeRecorder(fx.Interpreter):
         try:
             result = super().run_node(node)
         except Exception as e:
-            raise ExportError(["the model fails at node '%s' (%s): %s: %s" % (
-                node.name, describe(node), type(e).__name__,
-                str(e).strip().splitlines()[0] if str(e).strip() else "")])
+            raise ExportError(["the model fails at node '%s' (%s): %s" % (
+                node.name, describe(node), first_line(e))])
         if isinstance(result, torch.Tensor):
             node.meta["shape"] = list(result.shape)
         elif any(isinstance(v, torch.Tensor) for v in flatten_output(result)):
@@ -122,11 +123,11 @@ class Converter:
         if arg.op == "call_method" and arg.target == "size":
             dim = arg.args[1] if len(arg.args) > 1 else arg.kwargs.get("dim")
             return dim == 0
-        if arg.op == "call_function" and arg.target is getitem_builtin:
+        if arg.op == "call_function" and arg.target is operator.getitem:
             base, index = arg.args
             if index != 0 or not isinstance(base, fx.Node):
                 return False
-            if base.op == "call_function" and base.target is getattr_builtin:
+            if base.op == "call_function" and base.target is getattr:
                 return base.args[1] == "shape"
             return base.op == "call_method" and base.target == "size" and \
                 len(base.args) == 1 and not base.kwargs
@@ -136,17 +137,24 @@ class Converter:
 
     def run(self):
         tracer = ScopeTracer()
+        # forward(x, mask=None): trace with the defaults, as the model runs
+        # on one input.
+        params = list(inspect.signature(
+            self.model.forward).parameters.values())[1:]
+        concrete = {p.name: p.default for p in params
+                    if p.default is not inspect.Parameter.empty}
         try:
-            graph = tracer.trace(self.model)
+            graph = tracer.trace(self.model, concrete_args=concrete or None)
         except Exception as e:
-            raise ExportError(["torch.fx cannot trace the model: %s: %s" % (
-                type(e).__name__, str(e).strip().splitlines()[0])])
+            raise ExportError(["torch.fx cannot trace the model: %s"
+                               % first_line(e)])
         gm = fx.GraphModule(tracer.root, graph)
         dtype = next((p.dtype for p in self.model.parameters()),
                      torch.float32)
         shape = [self.trace_batch if isinstance(d, str) else d
                  for d in self.input_shape]
-        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        placeholders = [n for n in graph.nodes
+                        if n.op == "placeholder" and not n.args]
         if len(placeholders) != 1:
             raise ExportError(["the model's forward takes %d inputs (%s); "
                                "torch2netc exports models with one" % (
@@ -176,11 +184,35 @@ class Converter:
                 self.names[node] = "<%s>" % node.name
         if self.errors:
             raise ExportError(self.errors)
+        self.warn_unused()
         return self
+
+    def warn_unused(self):
+        """Modules with parameters that the traced forward never calls
+        (GoogLeNet's aux classifiers in eval mode) are not exported."""
+        modules = set(self.owner.values())
+        unused = collections.OrderedDict()
+        for key, p in self.model.named_parameters():
+            prefix = key.rpartition(".")[0]
+            if prefix not in modules:
+                # the outermost module none of whose submodules is used
+                parts = prefix.split(".")
+                for n in range(1, len(parts) + 1):
+                    top = ".".join(parts[:n])
+                    if not any(m == top or m.startswith(top + ".")
+                               for m in modules):
+                        break
+                unused[top] = unused.get(top, 0) + p.numel()
+        for prefix, count in unused.items():
+            self.warnings.append(
+                "'%s' is never called by the traced forward; its %s "
+                "parameters are not exported" % (prefix or "<root>",
+                                                 format(count, ",")))
 
     def visit(self, node):
         if node.op == "placeholder":
-            self.names[node] = self.prev = self.input_name
+            if not node.args:  # else an argument fixed at its default
+                self.names[node] = self.prev = self.input_name
         elif node.op == "output":
             self.outputs = [self.name_of(self.tensor(v))
                             for v in flatten_output(node.args[0])]
@@ -265,16 +297,14 @@ class Converter:
             if leaf == "num_batches_tracked":
                 continue
             if prefix not in modules:
-                self.warnings.append("'%s' belongs to no exported layer (its "
-                                     "module is never called); not written"
-                                     % key)
-                continue
+                continue  # warn_unused said so
             out[key] = value.detach().to(torch.float32).contiguous()
         return out
 
 
-getattr_builtin = getattr
-getitem_builtin = __import__("operator").getitem
+def first_line(e):
+    text = str(e).strip()
+    return "%s: %s" % (type(e).__name__, text.splitlines()[0] if text else "")
 
 
 def flatten_output(value):

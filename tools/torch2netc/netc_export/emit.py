@@ -46,7 +46,7 @@ def model_yaml(name, header, inputs, layers, outputs):
     lines.append("inputs:")
     for input_name, shape in inputs.items():
         lines.append("  %s: %s" % (scalar(input_name), scalar(shape)))
-    lines.append("layers:")
+    lines.append("layers:" if layers else "layers: []")
     for layer in layers:
         lines.append("  - " + scalar(layer))
     lines.append("outputs: " + scalar(outputs))

@@ -25,7 +25,7 @@ Alias = collections.namedtuple("Alias", "source")
 VARARGS = object()  # the rest of the positional arguments, as a tuple
 
 
-def bind(node, params, method):
+def bind(node, params):
     """{name: value} for the node's args and kwargs by `params`, a list of
     (name, default); a call_method's receiver is `input`."""
     args = list(node.args)
@@ -301,4 +301,4 @@ def map_call(ctx, node):
     if entry is None:
         raise Unmappable(REASONS.get(node.target, "netc has no such op"))
     handler, params = entry
-    return handler(ctx, node, bind(node, params, node.op == "call_method"))
+    return handler(ctx, node, bind(node, params))

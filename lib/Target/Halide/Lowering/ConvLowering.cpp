@@ -19,13 +19,6 @@ using Halide::Expr;
 using Halide::Func;
 using Halide::Var;
 
-static std::vector<int64_t> ints(mlir::ArrayAttr attr) {
-  std::vector<int64_t> v;
-  for (mlir::Attribute a : attr)
-    v.push_back(a.cast<mlir::IntegerAttr>().getInt());
-  return v;
-}
-
 /// Maps a coordinate of the padded input to the input, or says it is
 /// outside for zero padding. PyTorch pads with F.pad before the conv for the
 /// non-zero modes; negative padding crops, which the same index arithmetic
@@ -47,8 +40,8 @@ static Expr sourceIndex(Expr i, int64_t size, llvm::StringRef mode) {
 LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
                                  LoweringContext &ctx) {
   std::string name = op.getName().str();
-  std::vector<int64_t> k = ints(op.getKernelSize()), s = ints(op.getStride()),
-                       d = ints(op.getDilation()), p = ints(op.getPadding());
+  std::vector<int64_t> k = intsOf(op.getKernelSize()), s = intsOf(op.getStride()),
+                       d = intsOf(op.getDilation()), p = intsOf(op.getPadding());
   int64_t groups = op.getGroupsAttr().getInt();
   int64_t outC = op.getOutChannelsAttr().getInt();
   int64_t inC = op.getInChannelsAttr().getInt();

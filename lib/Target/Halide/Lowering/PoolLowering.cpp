@@ -21,13 +21,6 @@ using Halide::Expr;
 using Halide::Func;
 using Halide::Var;
 
-static std::vector<int64_t> ints(mlir::ArrayAttr attr) {
-  std::vector<int64_t> v;
-  for (mlir::Attribute a : attr)
-    v.push_back(a.cast<mlir::IntegerAttr>().getInt());
-  return v;
-}
-
 /// Output sizes from the op's result type.
 static std::vector<Expr> resultSizes(mlir::Operation *op, const Tensor &in) {
   auto type = op->getResult(0).getType().cast<mlir::RankedTensorType>();
@@ -59,8 +52,8 @@ static Func padInput(const Tensor &input, const std::vector<Var> &v,
 LoweredLayer halide::lowerMaxPool2d(nn::MaxPool2dOp op, const Tensor &input,
                                     LoweringContext &ctx) {
   std::string name = op.getName().str();
-  std::vector<int64_t> k = ints(op.getKernelSize()), s = ints(op.getStride()),
-                       p = ints(op.getPadding()), d = ints(op.getDilation());
+  std::vector<int64_t> k = intsOf(op.getKernelSize()), s = intsOf(op.getStride()),
+                       p = intsOf(op.getPadding()), d = intsOf(op.getDilation());
   std::vector<Var> v = varsForRank(input.rank());
   // Every window holds at least one input element (PyTorch drops a last
   // window that would start in the right padding), so -inf never leaks.
@@ -86,8 +79,8 @@ LoweredLayer halide::lowerMaxPool2d(nn::MaxPool2dOp op, const Tensor &input,
 LoweredLayer halide::lowerAvgPool2d(nn::AvgPool2dOp op, const Tensor &input,
                                     LoweringContext &ctx) {
   std::string name = op.getName().str();
-  std::vector<int64_t> k = ints(op.getKernelSize()), s = ints(op.getStride()),
-                       p = ints(op.getPadding());
+  std::vector<int64_t> k = intsOf(op.getKernelSize()), s = intsOf(op.getStride()),
+                       p = intsOf(op.getPadding());
   size_t rank = input.rank();
   int h = int(staticSize(input.sizes[rank - 2]));
   int w = int(staticSize(input.sizes[rank - 1]));
