@@ -12,8 +12,9 @@
 // one pipeline for the whole network, and compile time grows with the number
 // of distinct layers instead of superlinearly with the network (one
 // MobileNetV2 pipeline took about 230 s to compile). Intermediate buffers are
-// freed after their last use. Halide reports errors by throwing; every call
-// into Halide is inside a try block.
+// freed after their last use. Distinct layers compile in parallel (Halide
+// compiles each module in its own LLVM context). Halide reports errors by
+// throwing; every call into Halide is inside a try block.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,8 +28,10 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
+#include <thread>
 
 using namespace netc;
 using namespace netc::runtime;
@@ -129,28 +132,64 @@ compileKernel(mlir::Operation *op, Schedule schedule,
   return std::move(kernel);
 }
 
-/// Adds `op` as a step reading `operands` and writing a new value; compiles
-/// its kernel unless an identical layer has one.
-static llvm::Error
-addStep(JITSession::Impl &impl, mlir::Operation *op,
-        std::vector<unsigned> operands, Schedule schedule,
-        std::map<std::string, Kernel *> &byKey, unsigned &result) {
+/// Compiles the kernels of `ops` (one per distinct layerKey, in parallel on
+/// up to the machine's cores) into `byKey`.
+static llvm::Error compileKernels(JITSession::Impl &impl,
+                                  llvm::ArrayRef<mlir::Operation *> ops,
+                                  Schedule schedule,
+                                  std::map<std::string, Kernel *> &byKey) {
+  std::vector<std::pair<std::string, mlir::Operation *>> work;
+  for (mlir::Operation *op : ops) {
+    std::string key = nn::layerKey(op);
+    if (byKey.emplace(key, nullptr).second)
+      work.push_back({key, op});
+  }
+  std::vector<std::unique_ptr<Kernel>> kernels(work.size());
+  std::vector<std::string> errors(work.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++) {
+      try {
+        llvm::Expected<std::unique_ptr<Kernel>> k =
+            compileKernel(work[i].second, schedule, impl.target);
+        if (k)
+          kernels[i] = std::move(*k);
+        else
+          errors[i] = llvm::toString(k.takeError());
+      } catch (const Halide::Error &e) {
+        errors[i] = "Halide: " + std::string(e.what());
+      }
+    }
+  };
+  size_t threads = std::min<size_t>(
+      std::max(1u, std::thread::hardware_concurrency()), work.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (!errors[i].empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     errors[i]);
+    byKey[work[i].first] = kernels[i].get();
+    if (kernels[i])
+      impl.kernels.push_back(std::move(kernels[i]));
+  }
+  return llvm::Error::success();
+}
+
+/// Adds `op` as a step reading `operands` and writing a new value, with the
+/// kernel compiled for its layerKey (null: it computes nothing).
+static void addStep(JITSession::Impl &impl, mlir::Operation *op,
+                    std::vector<unsigned> operands,
+                    const std::map<std::string, Kernel *> &byKey,
+                    unsigned &result) {
   Step step;
   step.operands = std::move(operands);
   step.result = result = impl.numValues++;
-  std::string key = nn::layerKey(op);
-  auto found = byKey.find(key);
-  if (found == byKey.end()) {
-    llvm::Expected<std::unique_ptr<Kernel>> kernel =
-        compileKernel(op, schedule, impl.target);
-    if (!kernel)
-      return kernel.takeError();
-    Kernel *k = kernel->get();
-    if (k)
-      impl.kernels.push_back(std::move(*kernel));
-    found = byKey.emplace(key, k).first;
-  }
-  step.kernel = found->second;
+  step.kernel = byKey.at(nn::layerKey(op));
   if (step.kernel) {
     std::string layer =
         op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
@@ -158,7 +197,6 @@ addStep(JITSession::Impl &impl, mlir::Operation *op,
       step.weights.push_back(bufferOf(impl.weights.at(layer + "." + suffix)));
   }
   impl.steps.push_back(std::move(step));
-  return llvm::Error::success();
 }
 
 /// Compiles every layer of `ops` (reading values by `ids`), timing it.
@@ -206,6 +244,12 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         llvm::DenseMap<mlir::Value, unsigned> ids;
+        std::vector<mlir::Operation *> layers;
+        for (mlir::Operation &op : func.front())
+          if (!llvm::isa<mlir::ReturnOp>(op))
+            layers.push_back(&op);
+        if (llvm::Error e = compileKernels(impl, layers, schedule, byKey))
+          return e;
         for (unsigned i = 0; i < func.getNumArguments(); ++i) {
           ids[func.getArgument(i)] = impl.numValues++;
           auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name");
@@ -230,9 +274,7 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
           for (mlir::Value v : op.getOperands())
             operands.push_back(ids.lookup(v));
           unsigned result;
-          if (llvm::Error e =
-                  addStep(impl, &op, operands, schedule, byKey, result))
-            return e;
+          addStep(impl, &op, operands, byKey, result);
           ids[op.getResult(0)] = result;
         }
         return llvm::Error::success();
@@ -250,9 +292,10 @@ JITSession::compileLayer(mlir::Operation *op, WeightSet weights,
           operands.push_back(impl.numValues++);
           impl.inputNames.push_back("input" + std::to_string(i));
         }
-        unsigned result;
-        if (llvm::Error e = addStep(impl, op, operands, schedule, byKey, result))
+        if (llvm::Error e = compileKernels(impl, {op}, schedule, byKey))
           return e;
+        unsigned result;
+        addStep(impl, op, operands, byKey, result);
         impl.outputs.push_back(result);
         impl.outputNames.push_back(
             op->getAttrOfType<mlir::StringAttr>("name").getValue().str());
