@@ -19,6 +19,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+
 using namespace llvm;
 using namespace netc;
 
@@ -102,6 +104,7 @@ usage:
   netc bench MODEL.yaml [--batch N] [--json]
   netc init-weights MODEL.yaml -o W.safetensors [--seed S]
 
+diagnostics are colored on a terminal; --color=always|never|auto overrides.
 exit status: 0 success (warnings allowed), 1 model errors, 2 usage errors
 )";
 
@@ -123,6 +126,21 @@ int main(int argc, char **argv) {
       args.erase(args.begin() + 1);
     }
   }
+  // --color=auto|always|never, as clang spells it, is LLVM's own --color
+  // option (WithColor), which takes true or false.
+  for (const char *&arg : args) {
+    StringRef a = arg;
+    if (a == "--color=always" || a == "-color=always")
+      arg = "--color=true";
+    else if (a == "--color=never" || a == "-color=never")
+      arg = "--color=false";
+  }
+  args.erase(std::remove_if(args.begin() + 1, args.end(),
+                            [](const char *a) {
+                              return StringRef(a) == "--color=auto" ||
+                                     StringRef(a) == "-color=auto";
+                            }),
+             args.end());
   if (!cl::ParseCommandLineOptions(args.size(), args.data(), overview,
                                    &errs()))
     return ExitUsageError;
