@@ -17,6 +17,7 @@
 #include "netc/Dialect/NN/Analysis/LayerKey.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Dialect/NN/IR/NNOps.h"
+#include "netc/Runtime/JITSession.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -178,9 +179,14 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
     }
     std::vector<std::vector<std::string>> files(toCompile.size());
     std::vector<std::string> errors(toCompile.size());
-    std::atomic<size_t> next{0};
+    std::atomic<size_t> next{0}, done{0};
     auto worker = [&] {
       for (size_t i = next++; i < toCompile.size(); i = next++) {
+        struct Report {
+          std::atomic<size_t> &done;
+          size_t total;
+          ~Report() { runtime::reportCompileProgress(++done, total); }
+        } report{done, toCompile.size()};
         try {
           WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
           llvm::Expected<halide::LoweredNetwork> net =

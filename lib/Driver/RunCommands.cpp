@@ -39,6 +39,19 @@
 using namespace netc;
 using llvm::formatv;
 
+/// Shows "compiling layers k/n" on a terminal while layers compile; silent
+/// when stderr is not a terminal.
+static void showProgressOnTerminal() {
+  if (!llvm::errs().is_displayed())
+    return;
+  runtime::setCompileProgress([](size_t done, size_t total) {
+    llvm::errs() << "\rnetc: compiling layers " << done << "/" << total;
+    if (done == total)
+      llvm::errs() << "\r\x1b[K"; // clear the line when finished
+    llvm::errs().flush();
+  });
+}
+
 /// Prints `netc: error: message` and returns `status`.
 static int fail(int status, const llvm::Twine &message) {
   llvm::errs() << "netc: error: " << message << "\n";
@@ -185,6 +198,7 @@ static mlir::FuncOp modelFunction(mlir::ModuleOp module) {
 //===----------------------------------------------------------------------===//
 
 int netc::runCompileToLibrary(const RunOptions &options) {
+  showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &) {
     mlir::FuncOp func = modelFunction(module);
@@ -252,6 +266,7 @@ static double relativeDifference(const io::Tensor &a, const io::Tensor &b) {
 }
 
 int netc::runRun(const RunOptions &options) {
+  showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &summary) {
     mlir::FuncOp func = modelFunction(module);
@@ -450,6 +465,7 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
 }
 
 int netc::runBench(const RunOptions &options) {
+  showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &summary) {
     mlir::FuncOp func = modelFunction(module);

@@ -31,6 +31,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace netc;
@@ -69,6 +70,20 @@ struct runtime::JITSession::Impl {
   /// Per value: the last step that reads it (-1: an output, kept).
   std::vector<int> lastUse;
 };
+
+static CompileProgress progressCallback;
+static std::mutex progressMutex;
+
+void runtime::setCompileProgress(CompileProgress progress) {
+  std::lock_guard<std::mutex> lock(progressMutex);
+  progressCallback = std::move(progress);
+}
+
+void runtime::reportCompileProgress(size_t done, size_t total) {
+  std::lock_guard<std::mutex> lock(progressMutex);
+  if (progressCallback)
+    progressCallback(done, total);
+}
 
 JITSession::JITSession(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 JITSession::~JITSession() = default;
@@ -146,7 +161,7 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
   }
   std::vector<std::unique_ptr<Kernel>> kernels(work.size());
   std::vector<std::string> errors(work.size());
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{0}, done{0};
   auto worker = [&] {
     for (size_t i = next++; i < work.size(); i = next++) {
       try {
@@ -159,6 +174,7 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
       } catch (const Halide::Error &e) {
         errors[i] = "Halide: " + std::string(e.what());
       }
+      reportCompileProgress(++done, work.size());
     }
   };
   size_t threads = std::min<size_t>(

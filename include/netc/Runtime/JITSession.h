@@ -19,12 +19,24 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace netc {
 namespace runtime {
+
+/// Told (from compiling threads, one call at a time) how many of the
+/// distinct layers have been compiled; the driver shows it on a terminal.
+using CompileProgress = std::function<void(size_t done, size_t total)>;
+
+/// Sets the progress callback of later compilations (JIT and per-layer
+/// AOT); an empty one shows nothing.
+void setCompileProgress(CompileProgress progress);
+
+/// Reports one more compiled layer out of `total` to the callback.
+void reportCompileProgress(size_t done, size_t total);
 
 /// Which schedule to compile with.
 enum class Schedule { Reference, Tuned };
