@@ -196,17 +196,44 @@ static YValue convert(const YAML::Node &node, unsigned depth,
   return v;
 }
 
+/// The line (one-based) of a second YAML document in `text`: a `---` marker,
+/// or content after a `...` end marker, once the first document has begun;
+/// 0 if there is none.
+static unsigned secondDocumentLine(llvm::StringRef text) {
+  bool inDocument = false, ended = false;
+  unsigned number = 0;
+  while (!text.empty()) {
+    auto [line, rest] = text.split('\n');
+    text = rest;
+    ++number;
+    llvm::StringRef trimmed = line.rtrim();
+    bool start = trimmed == "---" || line.startswith("--- ") ||
+                 line.startswith("---\t");
+    if (trimmed == "...") {
+      ended = inDocument;
+      continue;
+    }
+    bool blank = trimmed.ltrim().empty() || trimmed.ltrim().startswith("#");
+    if (inDocument && (start || (ended && !blank)))
+      return number;
+    if (start || (!blank && !line.startswith("%")))
+      inDocument = true;
+  }
+  return 0;
+}
+
 YAMLParseResult netc::parseYAML(llvm::StringRef text) {
   YAMLParseResult result;
+  // Not YAML::LoadAll: on a stray ',' at the top level it returns empty
+  // documents forever (yaml-cpp 0.7, found by fuzzing). A second document
+  // is found by its marker instead.
+  if (unsigned line = secondDocumentLine(text)) {
+    result.error = "expected one YAML document, but the file has another";
+    result.errorPos = {line, 1};
+    return result;
+  }
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text.str());
-    if (docs.size() > 1) {
-      result.error = "expected one YAML document, but the file has " +
-                     std::to_string(docs.size());
-      result.errorPos = toPos(docs[1].Mark());
-      return result;
-    }
-    YAML::Node doc = docs.empty() ? YAML::Node() : docs.front();
+    YAML::Node doc = YAML::Load(text.str());
     uint64_t budget = kMaxNodes;
     auto root = std::make_unique<YValue>(
         convert(doc, 0, result.error, result.errorPos, budget));
