@@ -3,7 +3,8 @@
 # netc's own code) and, for each target in turn:
 #   1. replays its regression corpus fuzz/corpus/<target>/ (-runs=0): every
 #      input that once crashed must now pass;
-#   2. fuzzes it for SECONDS (default 60) from the seeds (test/ and examples/
+#   2. fuzzes it for SECONDS (default 60; with NETC_FUZZ_RUNS=N, N
+#      executions from a fixed seed instead, capped by SECONDS) from the seeds (test/ and examples/
 #      models, small tensor files from fuzz/make_seeds.py) plus the corpus
 #      kept in build-fuzz/corpus/<target>/ from earlier runs.
 # New crashes land in build-fuzz/artifacts/<target>/. Prints each target's
@@ -67,8 +68,18 @@ for target in "${targets[@]}"; do
   # sanitizers still report on stderr.
   # The regression corpus is not a seed: it holds inputs that crash until
   # their bug is fixed, and was replayed above.
+  # NETC_FUZZ_RUNS makes the run deterministic (CI): a fixed seed and a
+  # fixed number of executions (100 times more for the fast file readers),
+  # so the same binary and corpus always do the same work; SECONDS stays a
+  # cap. Without it, the run explores for SECONDS from a random seed.
+  limits=(-max_total_time="$seconds")
+  if [ -n "${NETC_FUZZ_RUNS:-}" ]; then
+    runs=$NETC_FUZZ_RUNS
+    [ "$target" = netc-fuzz-yaml ] || runs=$((runs * 100))
+    limits+=(-runs="$runs" -seed="${NETC_FUZZ_SEED:-1}")
+  fi
   timeout -k 10 $((seconds + 300)) \
-    "$bin" "${common[@]}" -max_total_time="$seconds" -dict="$dict" \
+    "$bin" "${common[@]}" "${limits[@]}" -dict="$dict" \
     -close_fd_mask=1 -artifact_prefix="$artifacts/" \
     "$work" "$build/seeds/$target" >"$log" 2>&1
   status=$?
