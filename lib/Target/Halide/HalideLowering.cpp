@@ -92,6 +92,20 @@ std::vector<Expr> halide::exprsOf(const std::vector<Halide::Var> &vars) {
   return std::vector<Expr>(vars.begin(), vars.end());
 }
 
+LoweredLayer
+halide::makeLayer(mlir::Operation *op, std::vector<Halide::Var> vars,
+                  std::vector<std::pair<Halide::Func, FuncRole>> funcs,
+                  Tensor output, Halide::RDom reduction) {
+  LoweredLayer layer;
+  layer.name = op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+  layer.op = op;
+  layer.vars = std::move(vars);
+  layer.funcs = std::move(funcs);
+  layer.output = std::move(output);
+  layer.reduction = reduction;
+  return layer;
+}
+
 std::vector<int64_t> halide::intsOf(mlir::ArrayAttr attr) {
   std::vector<int64_t> v;
   for (mlir::Attribute a : attr)

@@ -50,6 +50,13 @@ std::vector<Halide::Expr> exprsOf(const std::vector<Halide::Var> &vars);
 /// The integers of an I64 array attribute (kernel_size, stride, ...).
 std::vector<int64_t> intsOf(mlir::ArrayAttr attr);
 
+/// A lowered layer of `op` (named after its `name` attribute): its pure
+/// variables, the Funcs it defines with their roles, its output, and the
+/// reduction domain of its Accumulate Func if it has one.
+LoweredLayer makeLayer(mlir::Operation *op, std::vector<Halide::Var> vars,
+                       std::vector<std::pair<Halide::Func, FuncRole>> funcs,
+                       Tensor output, Halide::RDom reduction = Halide::RDom());
+
 /// A static size from a Tensor's sizes (asserts it is known).
 int64_t staticSize(const Halide::Expr &size);
 

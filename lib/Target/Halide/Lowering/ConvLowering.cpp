@@ -85,19 +85,14 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   Func out = ctx.makeFunc(name);
   out(v) = acc(v);
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.reduction = r;
-  layer.funcs = {{padded, FuncRole::Padded},
-                 {acc, FuncRole::Accumulate},
-                 {out, FuncRole::Output}};
   auto type = op.getType().cast<mlir::RankedTensorType>();
-  layer.output.func = out;
-  layer.output.sizes = input.sizes;
-  layer.output.sizes[rank - 3] = int(outC);
-  layer.output.sizes[rank - 2] = int(type.getDimSize(rank - 2));
-  layer.output.sizes[rank - 1] = int(type.getDimSize(rank - 1));
-  return layer;
+  std::vector<Expr> sizes = input.sizes;
+  sizes[rank - 3] = int(outC);
+  sizes[rank - 2] = int(type.getDimSize(rank - 2));
+  sizes[rank - 1] = int(type.getDimSize(rank - 1));
+  return makeLayer(op, v,
+                   {{padded, FuncRole::Padded},
+                    {acc, FuncRole::Accumulate},
+                    {out, FuncRole::Output}},
+                   {out, sizes}, r);
 }

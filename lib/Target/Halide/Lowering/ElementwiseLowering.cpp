@@ -68,21 +68,13 @@ LoweredLayer halide::lowerElementwise(mlir::Operation *op,
   std::string name =
       op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
   std::vector<Var> v = varsForRank(input.rank());
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
   Expr value = activation(op, input.func(v));
-  if (!value.defined()) {
-    // Dropout and Identity: the output is the input.
-    layer.output = input;
-    return layer;
-  }
+  // Dropout and Identity define nothing: the output is the input.
+  if (!value.defined())
+    return makeLayer(op, v, {}, input);
   Func out = ctx.makeFunc(name);
   out(v) = value;
-  layer.funcs = {{out, FuncRole::Output}};
-  layer.output = {out, input.sizes};
-  return layer;
+  return makeLayer(op, v, {{out, FuncRole::Output}}, {out, input.sizes});
 }
 
 LoweredLayer halide::lowerAdd(nn::AddOp op, llvm::ArrayRef<Tensor> inputs,
@@ -118,11 +110,6 @@ LoweredLayer halide::lowerAdd(nn::AddOp op, llvm::ArrayRef<Tensor> inputs,
       s = 1;
   Func out = ctx.makeFunc(name);
   out(v) = sum;
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.funcs = {{out, FuncRole::Output}};
-  layer.output = {out, sizes};
-  return layer;
+  return makeLayer(op, v, {{out, FuncRole::Output}},
+                   {out, sizes});
 }

@@ -33,13 +33,9 @@ LoweredLayer halide::lowerLinear(nn::LinearOp op, const Tensor &input,
   Func result = ctx.makeFunc(name);
   result(v) = acc(v);
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.reduction = r;
-  layer.funcs = {{acc, FuncRole::Accumulate}, {result, FuncRole::Output}};
-  layer.output = {result, input.sizes};
-  layer.output.sizes.back() = int(out);
-  return layer;
+  std::vector<Expr> sizes = input.sizes;
+  sizes.back() = int(out);
+  return makeLayer(op, v,
+                   {{acc, FuncRole::Accumulate}, {result, FuncRole::Output}},
+                   {result, sizes}, r);
 }

@@ -27,10 +27,7 @@ LoweredLayer halide::lowerBatchNorm2d(nn::BatchNorm2dOp op,
   float eps = float(op.getEps().convertToDouble());
   std::vector<Var> v = varsForRank(4);
   Var x = v[0], y = v[1], c = v[2], n = v[3];
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
+  std::vector<std::pair<Func, FuncRole>> funcs;
 
   Func mean = ctx.makeFunc(name, "mean"), var = ctx.makeFunc(name, "var");
   if (op.getTrackRunningStats()) {
@@ -50,8 +47,8 @@ LoweredLayer halide::lowerBatchNorm2d(nn::BatchNorm2dOp op,
     Expr dev = input.func(r.x, r.y, c, r.z) - mean(c);
     sq(c) += dev * dev;
     var(c) = sq(c) / count;
-    layer.funcs.push_back({sum, FuncRole::Helper});
-    layer.funcs.push_back({sq, FuncRole::Helper});
+    funcs.push_back({sum, FuncRole::Helper});
+    funcs.push_back({sq, FuncRole::Helper});
   }
   Func scale = ctx.makeFunc(name, "scale"), shift = ctx.makeFunc(name, "shift");
   Expr gamma = 1.0f, beta = 0.0f;
@@ -64,13 +61,12 @@ LoweredLayer halide::lowerBatchNorm2d(nn::BatchNorm2dOp op,
 
   Func out = ctx.makeFunc(name);
   out(x, y, c, n) = input.func(x, y, c, n) * scale(c) + shift(c);
-  layer.funcs.push_back({mean, FuncRole::Helper});
-  layer.funcs.push_back({var, FuncRole::Helper});
-  layer.funcs.push_back({scale, FuncRole::Helper});
-  layer.funcs.push_back({shift, FuncRole::Helper});
-  layer.funcs.push_back({out, FuncRole::Output});
-  layer.output = {out, input.sizes};
-  return layer;
+  funcs.insert(funcs.end(), {{mean, FuncRole::Helper},
+                             {var, FuncRole::Helper},
+                             {scale, FuncRole::Helper},
+                             {shift, FuncRole::Helper},
+                             {out, FuncRole::Output}});
+  return makeLayer(op, v, std::move(funcs), {out, input.sizes});
 }
 
 LoweredLayer halide::lowerSoftmax(nn::SoftmaxOp op, const Tensor &input,
@@ -98,14 +94,6 @@ LoweredLayer halide::lowerSoftmax(nn::SoftmaxOp op, const Tensor &input,
   Func out = ctx.makeFunc(name);
   out(v) = e(v) / sum(outerAt);
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.funcs = {{maximum, FuncRole::Helper},
-                 {e, FuncRole::Helper},
-                 {sum, FuncRole::Helper},
-                 {out, FuncRole::Output}};
-  layer.output = {out, input.sizes};
-  return layer;
+  return makeLayer(op, v, {{maximum, FuncRole::Helper}, {e, FuncRole::Helper}, {sum, FuncRole::Helper}, {out, FuncRole::Output}},
+                   {out, input.sizes});
 }

@@ -66,14 +66,8 @@ LoweredLayer halide::lowerMaxPool2d(nn::MaxPool2dOp op, const Tensor &input,
   Func out = ctx.makeFunc(name);
   out(v) = Halide::maximum(padded(at));
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.reduction = r;
-  layer.funcs = {{padded, FuncRole::Padded}, {out, FuncRole::Output}};
-  layer.output = {out, resultSizes(op, input)};
-  return layer;
+  return makeLayer(op, v, {{padded, FuncRole::Padded}, {out, FuncRole::Output}},
+                   {out, resultSizes(op, input)}, r);
 }
 
 LoweredLayer halide::lowerAvgPool2d(nn::AvgPool2dOp op, const Tensor &input,
@@ -114,16 +108,8 @@ LoweredLayer halide::lowerAvgPool2d(nn::AvgPool2dOp op, const Tensor &input,
   Func out = ctx.makeFunc(name);
   out(v) = sum(v) / divisor;
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.reduction = r;
-  layer.funcs = {{padded, FuncRole::Padded},
-                 {sum, FuncRole::Accumulate},
-                 {out, FuncRole::Output}};
-  layer.output = {out, resultSizes(op, input)};
-  return layer;
+  return makeLayer(op, v, {{padded, FuncRole::Padded}, {sum, FuncRole::Accumulate}, {out, FuncRole::Output}},
+                   {out, resultSizes(op, input)}, r);
 }
 
 LoweredLayer halide::lowerAdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOp op,
@@ -160,12 +146,6 @@ LoweredLayer halide::lowerAdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOp op,
   outF(v) = sum(v) / Halide::cast<float>((end[0] - start[0]) *
                                          (end[1] - start[1]));
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.reduction = r;
-  layer.funcs = {{sum, FuncRole::Accumulate}, {outF, FuncRole::Output}};
-  layer.output = {outF, outSizes};
-  return layer;
+  return makeLayer(op, v, {{sum, FuncRole::Accumulate}, {outF, FuncRole::Output}},
+                   {outF, outSizes}, r);
 }

@@ -55,13 +55,8 @@ LoweredLayer halide::lowerFlatten(nn::FlattenOp op, const Tensor &input,
   sizes.push_back(Halide::Internal::simplify(merged));
   sizes.insert(sizes.end(), input.sizes.begin() + end + 1, input.sizes.end());
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.funcs = {{out, FuncRole::Output}};
-  layer.output = {out, sizes};
-  return layer;
+  return makeLayer(op, v, {{out, FuncRole::Output}},
+                   {out, sizes});
 }
 
 LoweredLayer halide::lowerCat(nn::CatOp op, llvm::ArrayRef<Tensor> inputs,
@@ -95,12 +90,7 @@ LoweredLayer halide::lowerCat(nn::CatOp op, llvm::ArrayRef<Tensor> inputs,
   Func out = ctx.makeFunc(name);
   out(v) = value;
 
-  LoweredLayer layer;
-  layer.name = name;
-  layer.op = op;
-  layer.vars = v;
-  layer.funcs = {{out, FuncRole::Output}};
-  layer.output = {out, inputs.front().sizes};
-  layer.output.sizes[dim] = offset;
-  return layer;
+  std::vector<Expr> sizes = inputs.front().sizes;
+  sizes[dim] = offset;
+  return makeLayer(op, v, {{out, FuncRole::Output}}, {out, sizes});
 }
