@@ -26,9 +26,12 @@ using ModelAction =
     std::function<int(mlir::ModuleOp, const NetworkSummary &)>;
 
 /// Reads and checks `options.inputFile` (each split of it with
-/// --split-input-file) and runs `action` on each clean model. Returns the
-/// exit status.
-int processModels(const NetcOptions &options, const ModelAction &action);
+/// --split-input-file) and runs `action` on each clean model, and with
+/// `withErrors` also on a model with errors (with a null module and the
+/// summary as far as it could be checked). Returns the exit status, at
+/// least 1 for a model with errors.
+int processModels(const NetcOptions &options, const ModelAction &action,
+                  bool withErrors = false);
 
 } // namespace netc
 

@@ -32,8 +32,8 @@
 using namespace netc;
 using llvm::formatv;
 
-int netc::processModels(const NetcOptions &options,
-                         const ModelAction &action) {
+int netc::processModels(const NetcOptions &options, const ModelAction &action,
+                        bool withErrors) {
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> file =
       mlir::openInputFile(options.inputFile, &error);
@@ -72,6 +72,8 @@ int netc::processModels(const NetcOptions &options,
     }
     if (!module) {
       status = std::max<int>(status, ExitModelError);
+      if (withErrors)
+        status = std::max(status, action(nullptr, summary));
       return mlir::success();
     }
     status = std::max(status, action(*module, summary));
@@ -302,43 +304,60 @@ int netc::runSummary(const NetcOptions &options) {
 // explain
 //===----------------------------------------------------------------------===//
 
+/// Prints what `netc explain` knows of one layer: its problems first (a
+/// layer with errors is explained as far as it could be checked), then
+/// shapes, PyTorch's formulas with its numbers, tensors and counts.
+static void printExplanation(llvm::StringRef file, const LayerSummary &layer) {
+  const nn::LayerStats &st = layer.stats;
+  llvm::raw_ostream &os = llvm::outs();
+  os << formatv("layer '{0}' ({1}) at {2}:{3}:{4}\n", layer.name, layer.op,
+                file, layer.line, layer.column);
+  for (const std::string &p : layer.problems)
+    os << "  " << p << "\n";
+  os << "  input:  " << nn::formatShape(layer.inputShape) << "\n";
+  os << "  output: "
+     << (layer.shape.empty() ? std::string("unknown until the errors above "
+                                           "are fixed")
+                             : nn::formatShape(layer.shape))
+     << "\n";
+  for (const std::string &f : layer.formulas)
+    os << "  " << f << "\n";
+  for (const std::string &t : layer.tensors)
+    os << "  " << t << "\n";
+  os << formatv("  params: {0}\n", withCommas(st.params));
+  if (st.buffers)
+    os << formatv("  buffers: {0}\n", withCommas(st.buffers));
+  os << formatv("  receptive field: {0}x{1}; stride so far (jump): "
+                "{2}x{3}\n",
+                st.receptiveField[0], st.receptiveField[1], st.jump[0],
+                st.jump[1]);
+  os << formatv("  MACs per sample: {0}\n",
+                st.macs ? withCommas(*st.macs)
+                        : std::string("depends on a symbolic size"));
+}
+
 int netc::runExplain(const NetcOptions &options) {
-  return processModels(options, [&](mlir::ModuleOp,
-                                    const NetworkSummary &summary) {
-    const LayerSummary *layer = nullptr;
-    std::vector<llvm::StringRef> names;
-    for (const LayerSummary &l : summary.layers) {
-      names.push_back(l.name);
-      if (l.name == options.layer)
-        layer = &l;
-    }
-    if (!layer) {
-      llvm::errs() << formatv("netc: error: the model has no layer '{0}'",
-                              options.layer);
-      std::string guess = nn::closestName(options.layer, names);
-      if (!guess.empty())
-        llvm::errs() << formatv("; did you mean '{0}'?", guess);
-      llvm::errs() << "\n";
-      return ExitUsageError;
-    }
-    const nn::LayerStats &st = layer->stats;
-    llvm::raw_ostream &os = llvm::outs();
-    os << formatv("layer '{0}' ({1}) at {2}:{3}:{4}\n", layer->name,
-                  layer->op, options.inputFile, layer->line, layer->column);
-    os << "  input:  " << nn::formatShape(layer->inputShape) << "\n";
-    os << "  output: " << nn::formatShape(layer->shape) << "\n";
-    for (const std::string &f : layer->formulas)
-      os << "  " << f << "\n";
-    os << formatv("  params: {0}\n", withCommas(st.params));
-    if (st.buffers)
-      os << formatv("  buffers: {0}\n", withCommas(st.buffers));
-    os << formatv("  receptive field: {0}x{1}; stride so far (jump): "
-                  "{2}x{3}\n",
-                  st.receptiveField[0], st.receptiveField[1], st.jump[0],
-                  st.jump[1]);
-    os << formatv("  MACs per sample: {0}\n",
-                  st.macs ? withCommas(*st.macs)
-                          : std::string("depends on a symbolic size"));
-    return ExitSuccess;
-  });
+  return processModels(
+      options,
+      [&](mlir::ModuleOp, const NetworkSummary &summary) {
+        const LayerSummary *layer = nullptr;
+        std::vector<llvm::StringRef> names;
+        for (const LayerSummary &l : summary.layers) {
+          names.push_back(l.name);
+          if (l.name == options.layer)
+            layer = &l;
+        }
+        if (!layer) {
+          llvm::errs() << formatv("netc: error: the model has no layer '{0}'",
+                                  options.layer);
+          std::string guess = nn::closestName(options.layer, names);
+          if (!guess.empty())
+            llvm::errs() << formatv("; did you mean '{0}'?", guess);
+          llvm::errs() << "\n";
+          return ExitUsageError;
+        }
+        printExplanation(options.inputFile, *layer);
+        return ExitSuccess;
+      },
+      /*withErrors=*/true);
 }

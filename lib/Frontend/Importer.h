@@ -205,6 +205,9 @@ private:
   unsigned hardErrors = 0;
   /// The instantiation notes of the scope being read.
   const std::vector<Instantiation> *currentStack = nullptr;
+  /// While a layer is checked: its summary row's problem list, which
+  /// collects the diagnostics for `netc explain`.
+  std::vector<std::string> *currentProblems = nullptr;
 
   std::unique_ptr<YValue> root;
   /// Substituted copies of block layers; a deque keeps pointers stable.

@@ -160,6 +160,71 @@ static void explainWindow(LayerSummary &row, llvm::ArrayRef<nn::Dim> in,
   }
 }
 
+/// Says what a stride-1 Conv2d's padding does to the size, the lesson's
+/// "padding=2 keeps 28x28 for a 5x5 kernel": a kernel reaches
+/// dilation * (kernel - 1) past one output position, and the padding gives
+/// those rows and columns back or not.
+static void explainConvPadding(LayerSummary &row, llvm::ArrayRef<nn::Dim> in,
+                               const nn::Conv2dAttrs &a,
+                               const nn::Padding4 &pad) {
+  if (in.size() < 3 || a.stride != nn::Pair{1, 1} ||
+      a.paddingMode != nn::PaddingMode::Zeros)
+    return;
+  const nn::Dim &h = in[in.size() - 2], &w = in[in.size() - 1];
+  if (!h.isKnown() || !w.isKnown())
+    return;
+  int64_t reach[2] = {a.dilation[0] * (a.kernel[0] - 1),
+                      a.dilation[1] * (a.kernel[1] - 1)};
+  int64_t added[2] = {pad[0] + pad[1], pad[2] + pad[3]};
+  std::string padding =
+      pad[0] == pad[1] && pad[1] == pad[2] && pad[2] == pad[3]
+          ? formatv("padding {0} on each side", pad[0]).str()
+          : formatv("padding {0}+{1} rows and {2}+{3} columns", pad[0],
+                    pad[1], pad[2], pad[3])
+                .str();
+  auto count = [](int64_t n, llvm::StringRef what) {
+    return formatv("{0} {1}{2}", n, what, n == 1 ? "" : "s").str();
+  };
+  std::string text = formatv(
+      "padding: a {0}x{1} kernel{2} reaches dilation * (kernel - 1) = {3} "
+      "and {4} past one output position; ",
+      a.kernel[0], a.kernel[1],
+      a.dilation == nn::Pair{1, 1}
+          ? std::string()
+          : formatv(" with dilation {0}x{1}", a.dilation[0], a.dilation[1])
+                .str(),
+      count(reach[0], "row"), count(reach[1], "column"));
+  int64_t outH = h.value() + added[0] - reach[0];
+  int64_t outW = w.value() + added[1] - reach[1];
+  if (added[0] == reach[0] && added[1] == reach[1]) {
+    text += formatv("{0} gives them back, so the output keeps {1}x{2}",
+                    padding, h.value(), w.value());
+    if (reach[0] || reach[1])
+      text += formatv(" (with padding 0 it would be {0}x{1})",
+                      h.value() - reach[0], w.value() - reach[1]);
+  } else {
+    text += added[0] || added[1]
+                ? formatv("{0} adds {1} and {2}", padding,
+                          count(added[0], "row"), count(added[1], "column"))
+                      .str()
+                : std::string("no padding gives them back");
+    text += formatv(", so {0}x{1} becomes {2}x{3}", h.value(), w.value(),
+                    outH, outW);
+    if (reach[0] % 2 == 0 && reach[1] % 2 == 0)
+      text += formatv("; `padding: {0}` would keep {1}x{2}",
+                      reach[0] == reach[1]
+                          ? std::to_string(reach[0] / 2)
+                          : formatv("[{0}, {1}]", reach[0] / 2, reach[1] / 2)
+                                .str(),
+                      h.value(), w.value());
+    else
+      text += formatv("; an odd reach cannot be split evenly: `padding: "
+                      "same` pads one more after than before and keeps {0}x{1}",
+                      h.value(), w.value());
+  }
+  row.formulas.push_back(std::move(text));
+}
+
 unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   llvm::SmallVector<const ValueInfo *, 2> ins;
   bool poisoned = false;
@@ -190,6 +255,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   out.batched = in.batched;
   out.poisoned = poisoned;
   LayerSummary row{decl.name, opName.str(), {}, {}};
+  currentProblems = &row.problems;
   nn::LayerStats &stats = row.stats;
   stats.receptiveField = in.receptiveField;
   stats.jump = in.jump;
@@ -251,13 +317,23 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
                        .str());
     explainWindow(row, in.shape, out.shape, a.kernel, a.stride, a.dilation,
                   {pad[0], pad[2]}, {pad[1], pad[3]}, false);
+    explainConvPadding(row, in.shape, a, pad);
+    // The lesson's form: each filter has in_channels / groups * kH * kW
+    // weights and one bias.
     row.formulas.push_back(formatv(
-        "params = out_channels * (in_channels / groups) * kH * kW{0} = "
-        "{1} * ({2} / {3}) * {4} * {5}{6} = {7}",
-        a.bias ? " + out_channels" : "", a.outChannels, a.inChannels,
-        a.groups, a.kernel[0], a.kernel[1],
-        a.bias ? formatv(" + {0}", a.outChannels).str() : "",
+        "params = {0}in_channels / groups * kH * kW{1}) * out_channels = "
+        "{0}{2} / {3} * {4} * {5}{6}) * {7} = {8}",
+        "(", a.bias ? " + 1" : "", a.inChannels, a.groups, a.kernel[0],
+        a.kernel[1], a.bias ? " + 1" : "", a.outChannels,
         nn::countConv2dParams(a)));
+    row.tensors.push_back(
+        formatv("weight: [out_channels, in_channels / groups, kH, kW] = "
+                "[{0}, {1}, {2}, {3}]",
+                a.outChannels, a.groups ? a.inChannels / a.groups : 0,
+                a.kernel[0], a.kernel[1]));
+    if (a.bias)
+      row.tensors.push_back(
+          formatv("bias: [out_channels] = [{0}]", a.outChannels));
     stats.params = nn::countConv2dParams(a);
     stats.macs = nn::conv2dMacs(a, out.shape, out.batched);
     nn::applyWindow(stats, in.receptiveField, in.jump,
@@ -312,6 +388,14 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
         nn::countBatchNorm2dParams(a),
         a.trackRunningStats ? "2 * num_features" : "0", 
         nn::countBatchNorm2dBuffers(a)));
+    for (const char *t : {"weight", "bias"})
+      if (a.affine)
+        row.tensors.push_back(
+            formatv("{0}: [num_features] = [{1}]", t, a.numFeatures));
+    for (const char *t : {"running_mean", "running_var"})
+      if (a.trackRunningStats)
+        row.tensors.push_back(formatv("{0}: [num_features] = [{1}] (a buffer)",
+                                      t, a.numFeatures));
     stats.params = nn::countBatchNorm2dParams(a);
     stats.buffers = nn::countBatchNorm2dBuffers(a);
     stats.macs = nn::elementwiseMacs(out.shape, out.batched);
@@ -408,6 +492,12 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
                 a.bias ? " + out_features" : "", a.inFeatures, a.outFeatures,
                 a.bias ? formatv(" + {0}", a.outFeatures).str() : "",
                 nn::countLinearParams(a)));
+    row.tensors.push_back(formatv(
+        "weight: [out_features, in_features] = [{0}, {1}]", a.outFeatures,
+        a.inFeatures));
+    if (a.bias)
+      row.tensors.push_back(
+          formatv("bias: [out_features] = [{0}]", a.outFeatures));
     stats.params = nn::countLinearParams(a);
     stats.macs = nn::linearMacs(a, out.shape, out.batched);
     mnemonic = "linear";
@@ -536,6 +626,7 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   out.layer = layerInputs.size();
   layerInputs.push_back(decl.inputs);
   layerPos.push_back(decl.node->pos);
+  currentProblems = nullptr;
   info.layers.push_back(std::move(row));
   values.push_back(std::move(out));
   return values.size() - 1;

@@ -76,6 +76,15 @@ void Importer::emit(bool isError, SourcePos pos, const llvm::Twine &message,
   if (currentStack)
     for (const Instantiation &inst : llvm::reverse(*currentStack))
       diag.attachNote(loc(inst.pos)) << inst.text;
+  if (currentProblems) {
+    currentProblems->push_back(
+        ((asError ? "error: " : "warning: ") + message).str());
+    for (const Note &note : notes)
+      currentProblems->push_back("  note: " + note.second);
+    if (currentStack)
+      for (const Instantiation &inst : llvm::reverse(*currentStack))
+        currentProblems->push_back("  note: " + inst.text);
+  }
   if (asError)
     ++errors;
   if (isError)

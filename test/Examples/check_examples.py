@@ -60,7 +60,7 @@ class TinyCNN(nn.Module):
 class SeedConv(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv = nn.Conv2d(3, 16, kernel_size=3, stride=1, padding=1)
+        self.conv = nn.Conv2d(3, 64, kernel_size=5, stride=1, padding=2)
 
     def forward(self, x):
         return self.conv(x)

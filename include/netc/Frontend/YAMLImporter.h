@@ -49,6 +49,11 @@ struct LayerSummary {
   /// PyTorch's formulas written out with this layer's numbers, for
   /// `netc explain`.
   std::vector<std::string> formulas;
+  /// The parameter and buffer tensors, as "weight: [64, 3, 5, 5]".
+  std::vector<std::string> tensors;
+  /// The errors and warnings reported at this layer, with their notes
+  /// ("  note: set `in_channels: 1`"), for `netc explain`.
+  std::vector<std::string> problems;
   /// The layer's position: file line and column.
   unsigned line = 0, column = 0;
 };
