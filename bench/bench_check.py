@@ -3,7 +3,7 @@
 
 Generates into a temporary directory:
   * resnet50.yaml       torchvision resnet50 written with blocks (the same
-                        text as bench/models/resnet50.yaml);
+                        text as examples/resnet50.yaml);
   * resnet50_flat.yaml  the same network, every layer written out;
   * chain_<n>.yaml      n layers Conv2d/BatchNorm2d/ReLU repeated on a
                         [N,16,8,8] input, for n in 100, 1000, 3000, 10000;
@@ -16,7 +16,7 @@ which is subtracted for the "net" columns.
 Goal: ResNet-50 check < 50 ms.
 
     bench/bench_check.py --netc build/bin/netc [--runs 7] [--keep DIR]
-    bench/bench_check.py --write-resnet50 bench/models/resnet50.yaml
+    bench/bench_check.py --write-resnet50 examples/resnet50.yaml
 
 Needs only the Python standard library. Not a test; never runs in CI.
 """

@@ -6,7 +6,7 @@ For ResNet-18, ResNet-50 and MobileNetV2 at each batch, times
   netc           `netc bench MODEL --batch N --json`: the whole forward pass
                  ("total_ms"), compiled by netc's JIT; the compile time is
                  reported too. Models: examples/resnet18.yaml,
-                 bench/models/resnet50.yaml, examples/mobilenet_v2.yaml
+                 examples/resnet50.yaml, examples/mobilenet_v2.yaml
                  (torchvision's networks, same layers and shapes).
   torch          torchvision's model, eval, no_grad, NCHW (eager);
   torch-cl       the same in channels_last (model and input);

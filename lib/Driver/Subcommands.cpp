@@ -28,6 +28,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <functional>
+#include <map>
+#include <set>
 
 using namespace netc;
 using llvm::formatv;
@@ -232,18 +234,73 @@ static std::string humanCount(std::optional<int64_t> n) {
   return i == 0 ? std::to_string(*n) : formatv("{0:f2}{1}", v, suffix[i]).str();
 }
 
-static void printSummaryTable(const NetworkSummary &s) {
+/// The dotted prefixes of `name`: "a.b.c" -> "a", "a.b".
+static std::vector<std::string> groupPrefixes(llvm::StringRef name) {
+  std::vector<std::string> prefixes;
+  for (size_t dot = name.find('.'); dot != llvm::StringRef::npos;
+       dot = name.find('.', dot + 1))
+    prefixes.push_back(name.take_front(dot).str());
+  return prefixes;
+}
+
+/// A group of the name hierarchy (a block instance, a repeat, a dotted
+/// prefix) as one summary row: its output is its last layer's, its counts
+/// are its layers' sums.
+struct GroupRow {
+  const LayerSummary *last = nullptr;
+  int64_t params = 0;
+  std::optional<int64_t> macs = 0;
+};
+
+static void printSummaryTable(const NetworkSummary &s, unsigned depth) {
   struct Row {
     std::string cells[6];
   };
+  auto receptiveField = [](const nn::LayerStats &st) {
+    return formatv("{0}x{1}", st.receptiveField[0], st.receptiveField[1])
+        .str();
+  };
+  std::map<std::string, GroupRow> groups;
+  for (const LayerSummary &l : s.layers)
+    for (const std::string &prefix : groupPrefixes(l.name)) {
+      GroupRow &g = groups[prefix];
+      g.last = &l;
+      g.params += l.stats.params;
+      g.macs = g.macs && l.stats.macs
+                   ? std::optional<int64_t>(*g.macs + *l.stats.macs)
+                   : std::nullopt;
+    }
+
+  // Rows in file order: a group's row comes before its first layer, each
+  // level indented by two spaces. Groups at `depth` are folded: one row
+  // with their sums; a group above it is a heading ("--": its layers
+  // below carry the counts).
   std::vector<Row> rows;
   rows.push_back({{"Layer", "Op", "Output shape", "Params", "MACs", "RF"}});
-  for (const LayerSummary &l : s.layers)
-    rows.push_back({{l.name, l.op, nn::formatShape(l.shape),
-                     withCommas(l.stats.params), humanCount(l.stats.macs),
-                     formatv("{0}x{1}", l.stats.receptiveField[0],
-                             l.stats.receptiveField[1])
-                         .str()}});
+  std::set<std::string> shown;
+  for (const LayerSummary &l : s.layers) {
+    std::vector<std::string> prefixes = groupPrefixes(l.name);
+    for (size_t k = 0; k < prefixes.size(); ++k) {
+      unsigned level = k + 1;
+      if ((depth && level > depth) || !shown.insert(prefixes[k]).second)
+        continue;
+      const GroupRow &g = groups[prefixes[k]];
+      auto op = s.groups.find(prefixes[k]);
+      bool folded = depth && level == depth;
+      rows.push_back(
+          {{std::string(2 * k, ' ') + prefixes[k],
+            op == s.groups.end() ? std::string("-") : op->second,
+            nn::formatShape(g.last->shape),
+            folded ? withCommas(g.params) : std::string("--"),
+            folded ? humanCount(g.macs) : std::string("--"),
+            receptiveField(g.last->stats)}});
+    }
+    if (depth && prefixes.size() + 1 > depth)
+      continue;
+    rows.push_back({{std::string(2 * prefixes.size(), ' ') + l.name, l.op,
+                     nn::formatShape(l.shape), withCommas(l.stats.params),
+                     humanCount(l.stats.macs), receptiveField(l.stats)}});
+  }
   size_t width[6] = {0};
   for (const Row &r : rows)
     for (unsigned c = 0; c < 6; ++c)
@@ -295,7 +352,7 @@ int netc::runSummary(const NetcOptions &options) {
                          if (options.json)
                            printSummaryJSON(summary);
                          else
-                           printSummaryTable(summary);
+                           printSummaryTable(summary, options.depth);
                          return ExitSuccess;
                        });
 }

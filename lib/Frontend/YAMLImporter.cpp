@@ -573,10 +573,13 @@ private:
 YValue Importer::substituteValue(const YValue &node, const Scope &scope,
                                  bool &ok) {
   if (node.isString() && llvm::StringRef(node.text).contains('$')) {
+    static const std::map<std::string, YValue> noParams;
+    const std::map<std::string, YValue> &params =
+        scope.params ? *scope.params : noParams;
     llvm::StringRef text = node.text;
     if (text.startswith("$") && isIdentifier(text.drop_front())) {
-      auto it = scope.params->find(text.drop_front().str());
-      if (it != scope.params->end()) {
+      auto it = params.find(text.drop_front().str());
+      if (it != params.end()) {
         YValue v = it->second;
         v.pos = node.pos;
         return v;
@@ -584,13 +587,16 @@ YValue Importer::substituteValue(const YValue &node, const Scope &scope,
     }
     std::string problem;
     std::optional<int64_t> value =
-        ParamExpression(text, *scope.params).evaluate(problem);
+        ParamExpression(text, params).evaluate(problem);
     if (!value) {
       std::vector<llvm::StringRef> names;
-      for (const auto &p : *scope.params)
+      for (const auto &p : params)
         names.push_back(p.first);
       std::vector<Note> notes;
-      if (names.empty())
+      if (!scope.params)
+        notes.push_back({node.pos, "`$` names a block parameter, and only "
+                                   "the layers of a block have parameters"});
+      else if (names.empty())
         notes.push_back({node.pos, "this block has no parameters"});
       else
         notes.push_back({node.pos, "the block's parameters are: " +
@@ -897,8 +903,7 @@ void Importer::readLayer(
     llvm::ArrayRef<std::pair<std::string, SourcePos>> later,
     std::optional<unsigned> &previous) {
   bool substitutedOk = true;
-  const YValue &layer =
-      scope.params ? substitute(node, scope, substitutedOk) : node;
+  const YValue &layer = substitute(node, scope, substitutedOk);
   if (!layer.isMap()) {
     error(layer.pos, "expected a layer: a map with 'op' and its arguments, "
                      "but got " + layer.describe());
@@ -1008,6 +1013,8 @@ void Importer::readLayer(
         args);
 
   std::optional<unsigned> current = inputs.front();
+  if (repeatNode)
+    info.groups[fullName] = formatv("{0} x{1}", op->text, repeat);
   for (int64_t r = 0; r < repeat; ++r) {
     if (tooManyLayers(layer.pos)) {
       current = std::nullopt;
@@ -1023,6 +1030,7 @@ void Importer::readLayer(
       insPos = {layer.pos};
     }
     if (block) {
+      info.groups[instance] = block->name;
       current = instantiateBlock(*block, layer, instance, ins.front(), scope);
       if (!current)
         break;

@@ -105,7 +105,7 @@ REFERENCES = {
     "resnet18": _torchvision("resnet18"),
     "mobilenet_v2": _torchvision("mobilenet_v2"),
     "vgg11": _torchvision("vgg11"),
-    # bench/models/resnet50.yaml (check it with --examples bench/models)
+    # examples/resnet50.yaml: written with blocks and repeat
     "resnet50": _torchvision("resnet50"),
 }
 

@@ -34,6 +34,12 @@ static cl::opt<std::string> outputDir("o", cl::desc("Output directory"),
                                       cl::cat(netcCategory));
 static cl::opt<bool> json("json", cl::desc("summary: print one JSON object"),
                           cl::cat(netcCategory));
+static cl::opt<unsigned>
+    depth("depth",
+          cl::desc("summary: show the name hierarchy down to this level, "
+                   "folding deeper layers into their block's row (default: "
+                   "all levels)"),
+          cl::value_desc("N"), cl::init(0), cl::cat(netcCategory));
 static cl::opt<DiagnosticsFormat> diagnosticsFormat(
     "diagnostics-format", cl::desc("How to print diagnostics"),
     cl::values(clEnumValN(DiagnosticsFormat::Text, "text", "clang style"),
@@ -98,7 +104,8 @@ static const char *overview = R"(netc: a static-analysis compiler for neural net
 usage:
   netc MODEL.yaml [-o DIR]           verify, then compile
   netc check MODEL.yaml              verify only
-  netc summary MODEL.yaml [--json]   shapes, parameters, MACs, receptive field
+  netc summary MODEL.yaml [--json] [--depth N]
+                                     shapes, parameters, MACs, receptive field
   netc explain MODEL.yaml LAYER      one layer's formulas with its numbers
   netc run MODEL.yaml [--weights W.safetensors] --input NAME=x.npy ... [--output NAME=y.npy ...]
   netc bench MODEL.yaml [--batch N] [--json]
@@ -165,6 +172,7 @@ int main(int argc, char **argv) {
   options.warningsAsErrors = warningsAsErrors;
   options.emit = emit;
   options.json = json;
+  options.depth = depth;
   options.outputDir = outputDir;
   bool codegenStage =
       options.emit == "loop-nest" || options.emit == "halide-stmt";

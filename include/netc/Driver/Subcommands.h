@@ -34,6 +34,9 @@ struct NetcOptions {
   std::string emit;
   /// `summary --json`.
   bool json = false;
+  /// `summary --depth`: the deepest level of the name hierarchy shown as
+  /// rows; deeper layers are folded into their group's row. 0: all.
+  unsigned depth = 0;
   /// `explain`'s layer.
   std::string layer;
   /// The compile form's output directory.
@@ -42,7 +45,7 @@ struct NetcOptions {
 
 /// `netc check FILE`: verify only.
 int runCheck(const NetcOptions &options);
-/// `netc summary FILE [--json]`.
+/// `netc summary FILE [--json] [--depth N]`.
 int runSummary(const NetcOptions &options);
 /// `netc explain FILE LAYER`.
 int runExplain(const NetcOptions &options);

@@ -18,6 +18,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,10 @@ struct NetworkSummary {
   std::vector<std::pair<std::string, nn::Shape>> inputs;
   std::vector<LayerSummary> layers;
   std::vector<std::string> outputs;
+  /// The groups of the name hierarchy that a block use or a `repeat`
+  /// made, by full name, with what made them: "BasicBlock",
+  /// "BasicBlock x2".
+  std::map<std::string, std::string> groups;
 };
 
 /// Reads and checks the model in buffer `bufferId` of `sourceMgr`. Problems
