@@ -369,6 +369,8 @@ static void printExplanation(llvm::StringRef file, const LayerSummary &layer) {
   llvm::raw_ostream &os = llvm::outs();
   os << formatv("layer '{0}' ({1}) at {2}:{3}:{4}\n", layer.name, layer.op,
                 file, layer.line, layer.column);
+  for (const auto &[text, line] : layer.instantiations)
+    os << formatv("  {0}, line {1}\n", text, line);
   for (const std::string &p : layer.problems)
     os << "  " << p << "\n";
   os << "  input:  " << nn::formatShape(layer.inputShape) << "\n";

@@ -256,6 +256,9 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   out.poisoned = poisoned;
   LayerSummary row{decl.name, opName.str(), {}, {}};
   currentProblems = &row.problems;
+  if (currentStack)
+    for (const Instantiation &inst : llvm::reverse(*currentStack))
+      row.instantiations.push_back({inst.text, inst.pos.line});
   nn::LayerStats &stats = row.stats;
   stats.receptiveField = in.receptiveField;
   stats.jump = in.jump;

@@ -81,9 +81,6 @@ void Importer::emit(bool isError, SourcePos pos, const llvm::Twine &message,
         ((asError ? "error: " : "warning: ") + message).str());
     for (const Note &note : notes)
       currentProblems->push_back("  note: " + note.second);
-    if (currentStack)
-      for (const Instantiation &inst : llvm::reverse(*currentStack))
-        currentProblems->push_back("  note: " + inst.text);
   }
   if (asError)
     ++errors;

@@ -55,6 +55,10 @@ struct LayerSummary {
   /// The errors and warnings reported at this layer, with their notes
   /// ("  note: set `in_channels: 1`"), for `netc explain`.
   std::vector<std::string> problems;
+  /// For a layer of a block instance, innermost first: "in block
+  /// 'Bottleneck' instantiated as 'layer1.0' (planes=64)" and the line of
+  /// that use.
+  std::vector<std::pair<std::string, unsigned>> instantiations;
   /// The layer's position: file line and column.
   unsigned line = 0, column = 0;
 };
