@@ -44,7 +44,7 @@ ROOT = os.path.dirname(BENCH)
 
 NETS = {
     "resnet18": os.path.join(ROOT, "examples", "resnet18.yaml"),
-    "resnet50": os.path.join(BENCH, "models", "resnet50.yaml"),
+    "resnet50": os.path.join(ROOT, "examples", "resnet50.yaml"),
     "mobilenet_v2": os.path.join(ROOT, "examples", "mobilenet_v2.yaml"),
 }
 IMPLS = ("netc", "torch", "torch-cl", "torch-jit")
