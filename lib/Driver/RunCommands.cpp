@@ -18,6 +18,7 @@
 #include "ModelLoading.h"
 
 #include "netc/AOT/ObjectEmitter.h"
+#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/LayerKey.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Dialect/NN/IR/NNOps.h"
@@ -314,8 +315,8 @@ int netc::runRun(const RunOptions &options) {
     runtime::Schedule schedule = scheduleOf(options);
     runtime::WeightSet weightsCopy =
         options.compareReference ? *weights : runtime::WeightSet();
-    auto session = runtime::JITSession::compile(func, std::move(*weights),
-                                                schedule, options.target);
+    auto session = runtime::JITSession::compile(
+        func, std::move(*weights), schedule, options.target, !options.noFuse);
     if (!session)
       return fail(ExitModelError,
                   "code generation failed: " +
@@ -329,9 +330,10 @@ int netc::runRun(const RunOptions &options) {
                                       llvm::toString(results.takeError()));
 
     if (options.compareReference) {
+      // The reference runs every layer on its own, unfused.
       auto reference = runtime::JITSession::compile(
           func, std::move(weightsCopy), runtime::Schedule::Reference,
-          options.target);
+          options.target, /*fuse=*/false);
       if (!reference)
         return fail(ExitModelError, llvm::toString(reference.takeError()));
       auto expected = (*reference)->run(inputPtrs);
@@ -430,15 +432,18 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
     macsByName[l.name] = l.stats.macs.value_or(0);
   std::map<std::string, std::unique_ptr<runtime::JITSession>> compiled;
   std::mt19937 rng(unsigned(options.seed) + 1);
-  for (mlir::Operation &op : func.front()) {
-    if (llvm::isa<mlir::ReturnOp, nn::DropoutOp, nn::IdentityOp>(op))
+  for (const nn::FusedLayer &layer : nn::fuseLayers(func, !options.noFuse)) {
+    mlir::Operation *first = layer.ops.front();
+    if (layer.ops.size() == 1 && llvm::isa<nn::DropoutOp, nn::IdentityOp>(first))
       continue;
-    std::string key = nn::layerKey(&op);
+    std::string key = layer.key();
     auto it = compiled.find(key);
     if (it == compiled.end()) {
-      std::vector<nn::ParameterInfo> params = nn::parametersOf(&op);
+      std::vector<nn::ParameterInfo> params;
+      for (mlir::Operation *op : layer.ops)
+        llvm::append_range(params, nn::parametersOf(op));
       auto session = runtime::JITSession::compileLayer(
-          &op, runtime::initializeWeights(params, options.seed),
+          layer, runtime::initializeWeights(params, options.seed),
           scheduleOf(options), options.target);
       if (!session)
         return fail(ExitModelError, "code generation failed: " +
@@ -446,8 +451,8 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
       it = compiled.emplace(key, std::move(*session)).first;
     }
     std::vector<io::Tensor> inputs;
-    for (mlir::Type t : op.getOperandTypes())
-      inputs.push_back(randomTensor(t, options.batch, rng));
+    for (mlir::Value v : layer.operands)
+      inputs.push_back(randomTensor(v.getType(), options.batch, rng));
     std::vector<const io::Tensor *> ptrs;
     for (const io::Tensor &t : inputs)
       ptrs.push_back(&t);
@@ -455,10 +460,15 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
     if (!times)
       return fail(ExitModelError, llvm::toString(times.takeError()));
     LayerTiming timing;
-    timing.name = op.getAttrOfType<mlir::StringAttr>("name").getValue().str();
+    timing.name = layer.name();
     timing.ms = medianOf(*times);
-    timing.gflops = 2.0 * double(macsByName[timing.name]) *
-                    double(options.batch) / (timing.ms * 1e-3) / 1e9;
+    int64_t macs = 0;
+    for (mlir::Operation *op : layer.ops)
+      macs += macsByName[op->getAttrOfType<mlir::StringAttr>("name")
+                             .getValue()
+                             .str()];
+    timing.gflops = 2.0 * double(macs) * double(options.batch) /
+                    (timing.ms * 1e-3) / 1e9;
     layers.push_back(std::move(timing));
   }
   return int(ExitSuccess);
@@ -480,7 +490,8 @@ int netc::runBench(const RunOptions &options) {
     if (!weights)
       return reportError(weights.takeError());
     auto session = runtime::JITSession::compile(
-        func, std::move(*weights), scheduleOf(options), options.target);
+        func, std::move(*weights), scheduleOf(options), options.target,
+        !options.noFuse);
     if (!session)
       return fail(ExitModelError, "code generation failed: " +
                                       llvm::toString(session.takeError()));

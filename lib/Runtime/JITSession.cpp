@@ -20,7 +20,7 @@
 
 #include "netc/Runtime/JITSession.h"
 
-#include "netc/Dialect/NN/Analysis/LayerKey.h"
+#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -38,12 +38,20 @@ using namespace netc;
 using namespace netc::runtime;
 
 namespace {
+/// A weight parameter of a kernel: the state_dict suffix ("weight",
+/// "running_mean", ...) of which op of the fused layer.
+struct KernelWeight {
+  unsigned op;
+  std::string suffix;
+  Halide::ImageParam param;
+};
+
 /// One compiled layer kind: its operands and weights are parameters.
 struct Kernel {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> inputs;
-  /// Parameter by state_dict suffix ("weight", "running_mean", ...).
-  std::vector<std::pair<std::string, Halide::ImageParam>> weights;
+  /// The weight parameters, in order.
+  std::vector<KernelWeight> weights;
   /// The output's sizes, as expressions of the inputs' extents.
   std::vector<Halide::Expr> outputSizes;
 };
@@ -108,32 +116,43 @@ static Halide::Buffer<float> bufferOf(io::Tensor &t) {
   return Halide::Buffer<float>(t.data.data(), sizes);
 }
 
-/// Lowers `op` alone with its weights as parameters, schedules it and
+/// Lowers `layer` alone with its weights as parameters, schedules it and
 /// JIT-compiles it. Returns null for a layer that computes nothing.
 static llvm::Expected<std::unique_ptr<Kernel>>
-compileKernel(mlir::Operation *op, Schedule schedule,
+compileKernel(const nn::FusedLayer &layer, Schedule schedule,
               const Halide::Target &target) {
   auto kernel = std::make_unique<Kernel>();
-  std::string layer =
-      op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+  std::vector<std::string> opNames;
+  for (mlir::Operation *op : layer.ops)
+    opNames.push_back(
+        op->getAttrOfType<mlir::StringAttr>("name").getValue().str());
   halide::WeightProvider provider =
       [&](const std::string &name,
           const std::vector<int64_t> &shape) -> Halide::Func {
-    std::string suffix = name.substr(layer.size() + 1);
+    // The op whose name the weight's name starts with (the longest: a
+    // layer 'a' and a layer 'a.b' may both be in the chain).
+    unsigned owner = 0;
+    size_t best = 0;
+    for (unsigned i = 0; i < opNames.size(); ++i)
+      if (llvm::StringRef(name).startswith(opNames[i] + ".") &&
+          opNames[i].size() >= best) {
+        owner = i;
+        best = opNames[i].size();
+      }
     Halide::ImageParam param(Halide::Float(32), int(shape.size()),
                              halide::funcName(name));
-    kernel->weights.push_back({suffix, param});
+    kernel->weights.push_back(
+        {owner, name.substr(opNames[owner].size() + 1), param});
     Halide::Func f(halide::funcName(name) + "_w");
     std::vector<Halide::Var> vars(shape.size());
     f(vars) = param(std::vector<Halide::Expr>(vars.begin(), vars.end()));
     return f;
   };
   llvm::Expected<halide::LoweredNetwork> net =
-      halide::lowerLayer(op, provider);
+      halide::lowerFusedLayer(layer, provider);
   if (!net)
     return net.takeError();
-  const halide::LoweredLayer &lowered = net->layers.front();
-  if (lowered.funcs.empty())
+  if (net->layers.size() == 1 && net->layers.front().funcs.empty())
     return nullptr;
   halide::applySchedule(*net,
                         schedule == Schedule::Reference
@@ -147,17 +166,17 @@ compileKernel(mlir::Operation *op, Schedule schedule,
   return std::move(kernel);
 }
 
-/// Compiles the kernels of `ops` (one per distinct layerKey, in parallel on
+/// Compiles the kernels of `layers` (one per distinct key, in parallel on
 /// up to the machine's cores) into `byKey`.
 static llvm::Error compileKernels(JITSession::Impl &impl,
-                                  llvm::ArrayRef<mlir::Operation *> ops,
+                                  llvm::ArrayRef<nn::FusedLayer> layers,
                                   Schedule schedule,
                                   std::map<std::string, Kernel *> &byKey) {
-  std::vector<std::pair<std::string, mlir::Operation *>> work;
-  for (mlir::Operation *op : ops) {
-    std::string key = nn::layerKey(op);
+  std::vector<std::pair<std::string, const nn::FusedLayer *>> work;
+  for (const nn::FusedLayer &layer : layers) {
+    std::string key = layer.key();
     if (byKey.emplace(key, nullptr).second)
-      work.push_back({key, op});
+      work.push_back({key, &layer});
   }
   std::vector<std::unique_ptr<Kernel>> kernels(work.size());
   std::vector<std::string> errors(work.size());
@@ -166,7 +185,7 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
     for (size_t i = next++; i < work.size(); i = next++) {
       try {
         llvm::Expected<std::unique_ptr<Kernel>> k =
-            compileKernel(work[i].second, schedule, impl.target);
+            compileKernel(*work[i].second, schedule, impl.target);
         if (k)
           kernels[i] = std::move(*k);
         else
@@ -196,22 +215,25 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
   return llvm::Error::success();
 }
 
-/// Adds `op` as a step reading `operands` and writing a new value, with the
-/// kernel compiled for its layerKey (null: it computes nothing).
-static void addStep(JITSession::Impl &impl, mlir::Operation *op,
+/// Adds `layer` as a step reading `operands` and writing a new value, with
+/// the kernel compiled for its key (null: it computes nothing).
+static void addStep(JITSession::Impl &impl, const nn::FusedLayer &layer,
                     std::vector<unsigned> operands,
                     const std::map<std::string, Kernel *> &byKey,
                     unsigned &result) {
   Step step;
   step.operands = std::move(operands);
   step.result = result = impl.numValues++;
-  step.kernel = byKey.at(nn::layerKey(op));
-  if (step.kernel) {
-    std::string layer =
-        op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
-    for (auto &[suffix, param] : step.kernel->weights)
-      step.weights.push_back(bufferOf(impl.weights.at(layer + "." + suffix)));
-  }
+  step.kernel = byKey.at(layer.key());
+  if (step.kernel)
+    for (const KernelWeight &w : step.kernel->weights) {
+      std::string owner = layer.ops[w.op]
+                              ->getAttrOfType<mlir::StringAttr>("name")
+                              .getValue()
+                              .str();
+      step.weights.push_back(
+          bufferOf(impl.weights.at(owner + "." + w.suffix)));
+    }
   impl.steps.push_back(std::move(step));
 }
 
@@ -255,66 +277,61 @@ JITSession::create(std::unique_ptr<Impl> impl, double seconds) {
 
 llvm::Expected<std::unique_ptr<JITSession>>
 JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
-                    llvm::StringRef target) {
+                    llvm::StringRef target, bool fuse) {
   return compileSteps(
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
-        llvm::DenseMap<mlir::Value, unsigned> ids;
-        std::vector<mlir::Operation *> layers;
-        for (mlir::Operation &op : func.front())
-          if (!llvm::isa<mlir::ReturnOp>(op))
-            layers.push_back(&op);
+        std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
         if (llvm::Error e = compileKernels(impl, layers, schedule, byKey))
           return e;
+        llvm::DenseMap<mlir::Value, unsigned> ids;
         for (unsigned i = 0; i < func.getNumArguments(); ++i) {
           ids[func.getArgument(i)] = impl.numValues++;
           auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name");
           impl.inputNames.push_back(name ? name.getValue().str()
                                          : "input" + std::to_string(i));
         }
-        for (mlir::Operation &op : func.front()) {
-          if (auto ret = llvm::dyn_cast<mlir::ReturnOp>(op)) {
-            for (mlir::Value v : ret.getOperands()) {
-              impl.outputs.push_back(ids.lookup(v));
-              mlir::Operation *def = v.getDefiningOp();
-              impl.outputNames.push_back(
-                  def ? def->getAttrOfType<mlir::StringAttr>("name")
-                            .getValue()
-                            .str()
-                      : impl.inputNames[v.cast<mlir::BlockArgument>()
-                                            .getArgNumber()]);
-            }
-            continue;
-          }
+        for (const nn::FusedLayer &layer : layers) {
           std::vector<unsigned> operands;
-          for (mlir::Value v : op.getOperands())
+          for (mlir::Value v : layer.operands) {
+            assert(ids.count(v) && "a layer runs after its operands");
             operands.push_back(ids.lookup(v));
+          }
           unsigned result;
-          addStep(impl, &op, operands, byKey, result);
-          ids[op.getResult(0)] = result;
+          addStep(impl, layer, operands, byKey, result);
+          ids[layer.result()] = result;
+        }
+        for (mlir::Value v : func.front().getTerminator()->getOperands()) {
+          impl.outputs.push_back(ids.lookup(v));
+          mlir::Operation *def = v.getDefiningOp();
+          impl.outputNames.push_back(
+              def ? def->getAttrOfType<mlir::StringAttr>("name")
+                        .getValue()
+                        .str()
+                  : impl.inputNames[v.cast<mlir::BlockArgument>()
+                                        .getArgNumber()]);
         }
         return llvm::Error::success();
       });
 }
 
 llvm::Expected<std::unique_ptr<JITSession>>
-JITSession::compileLayer(mlir::Operation *op, WeightSet weights,
+JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
                          Schedule schedule, llvm::StringRef target) {
   return compileSteps(
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         std::vector<unsigned> operands;
-        for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+        for (unsigned i = 0; i < layer.operands.size(); ++i) {
           operands.push_back(impl.numValues++);
           impl.inputNames.push_back("input" + std::to_string(i));
         }
-        if (llvm::Error e = compileKernels(impl, {op}, schedule, byKey))
+        if (llvm::Error e = compileKernels(impl, {layer}, schedule, byKey))
           return e;
         unsigned result;
-        addStep(impl, op, operands, byKey, result);
+        addStep(impl, layer, operands, byKey, result);
         impl.outputs.push_back(result);
-        impl.outputNames.push_back(
-            op->getAttrOfType<mlir::StringAttr>("name").getValue().str());
+        impl.outputNames.push_back(layer.name());
         return llvm::Error::success();
       });
 }
@@ -370,7 +387,7 @@ JITSession::run(const std::vector<const io::Tensor *> &inputs) {
           k.inputs[i].set(in.back());
         }
         for (size_t w = 0; w < k.weights.size(); ++w)
-          k.weights[w].second.set(step.weights[w]);
+          k.weights[w].param.set(step.weights[w]);
         llvm::Expected<std::vector<int>> sizes = outputSizes(k, in);
         if (!sizes)
           return sizes.takeError();

@@ -93,6 +93,11 @@ static cl::opt<bool> referenceSchedule(
     "reference-schedule",
     cl::desc("run: compile with the reference schedule (developer)"),
     cl::cat(netcCategory));
+static cl::opt<bool> noFuse(
+    "no-fuse",
+    cl::desc("run, bench, compile: do not fuse a Conv2d with the BatchNorm2d, "
+             "residual Add and activation after it (developer)"),
+    cl::cat(netcCategory));
 static cl::opt<bool> compareReference(
     "compare-reference",
     cl::desc("run: also run the reference schedule and print the largest "
@@ -201,6 +206,7 @@ int main(int argc, char **argv) {
     run.json = json;
     run.referenceSchedule = referenceSchedule;
     run.compareReference = compareReference;
+    run.noFuse = noFuse;
     run.perLayer = perLayer;
     if (command == "compile")
       return runCompileToLibrary(run);

@@ -13,6 +13,7 @@
 #ifndef NETC_RUNTIME_JITSESSION_H
 #define NETC_RUNTIME_JITSESSION_H
 
+#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/IO/TensorFile.h"
 #include "netc/Runtime/Weights.h"
 
@@ -47,16 +48,18 @@ public:
   ~JITSession();
 
   /// Lowers `func` with `weights`, schedules it and JIT-compiles it for
-  /// `target` (a Halide target string; "host" by default).
+  /// `target` (a Halide target string; "host" by default). With `fuse`,
+  /// a Conv2d and the BatchNorm2d, residual Add and activation after it
+  /// run as one kernel (nn::fuseLayers).
   static llvm::Expected<std::unique_ptr<JITSession>>
   compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
-          llvm::StringRef target = "host");
+          llvm::StringRef target = "host", bool fuse = true);
 
-  /// Compiles one layer on its own (its operands become inputs), for
-  /// per-layer timing. `weights` must hold the layer's parameters.
+  /// Compiles one (fused) layer on its own (its operands become inputs),
+  /// for per-layer timing. `weights` must hold the layer's parameters.
   static llvm::Expected<std::unique_ptr<JITSession>>
-  compileLayer(mlir::Operation *op, WeightSet weights, Schedule schedule,
-               llvm::StringRef target = "host");
+  compileLayer(const nn::FusedLayer &layer, WeightSet weights,
+               Schedule schedule, llvm::StringRef target = "host");
 
   /// The model's inputs and outputs, in order.
   const std::vector<std::string> &inputNames() const;

@@ -175,12 +175,19 @@ static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
 
 llvm::Expected<LoweredNetwork>
 halide::lowerLayer(mlir::Operation *op, const WeightProvider &weights) {
+  return lowerFusedLayer(nn::singleLayer(op), weights);
+}
+
+llvm::Expected<LoweredNetwork>
+halide::lowerFusedLayer(const nn::FusedLayer &layer,
+                        const WeightProvider &weights) {
   LoweredNetwork net;
-  net.name = op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+  net.name = layer.name();
+  net.fused = layer.ops.size() > 1;
   LoweringContext ctx(weights);
-  std::vector<Tensor> ins;
-  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
-    mlir::Value v = op->getOperand(i);
+  llvm::DenseMap<mlir::Value, Tensor> tensors;
+  for (unsigned i = 0; i < layer.operands.size(); ++i) {
+    mlir::Value v = layer.operands[i];
     std::string name = i == 0 ? "input" : "input" + std::to_string(i);
     Halide::ImageParam param;
     llvm::Expected<Tensor> t = inputTensor(
@@ -191,12 +198,18 @@ halide::lowerLayer(mlir::Operation *op, const WeightProvider &weights) {
     net.inputNames.push_back(name);
     net.inputShapes.push_back(
         shapeOf(v.getType().cast<mlir::RankedTensorType>()));
-    ins.push_back(*t);
+    tensors[v] = *t;
   }
-  LoweredLayer layer = lowerOp(op, ins, ctx);
-  net.outputs.push_back(layer.output);
+  for (mlir::Operation *op : layer.ops) {
+    std::vector<Tensor> ins;
+    for (mlir::Value v : op->getOperands())
+      ins.push_back(tensors.lookup(v));
+    LoweredLayer lowered = lowerOp(op, ins, ctx);
+    tensors[op->getResult(0)] = lowered.output;
+    net.layers.push_back(std::move(lowered));
+  }
+  net.outputs.push_back(net.layers.back().output);
   net.outputNames.push_back(net.name);
-  net.layers.push_back(std::move(layer));
   return std::move(net);
 }
 

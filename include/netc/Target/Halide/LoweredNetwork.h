@@ -14,6 +14,8 @@
 #ifndef NETC_TARGET_HALIDE_LOWEREDNETWORK_H
 #define NETC_TARGET_HALIDE_LOWEREDNETWORK_H
 
+#include "netc/Dialect/NN/Analysis/Fusion.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
@@ -76,6 +78,9 @@ struct LoweredNetwork {
   std::vector<LoweredLayer> layers;
   std::vector<Tensor> outputs;
   std::vector<std::string> outputNames;
+  /// A fused layer (lowerFusedLayer of several ops): the first layer's
+  /// schedule computes the last layer's output, the layers between inline.
+  bool fused = false;
 };
 
 /// Lowers `func` (an nn function that verified) to Halide. Returns an error
@@ -89,6 +94,12 @@ llvm::Expected<LoweredNetwork> lowerNetwork(mlir::FuncOp func,
 /// For per-layer object files and per-layer benchmarks.
 llvm::Expected<LoweredNetwork> lowerLayer(mlir::Operation *op,
                                           const WeightProvider &weights);
+
+/// Lowers a fused layer the same way: its operands become the ImageParams
+/// `input`, `input1`, ..., each op reads the one before, and the last op's
+/// result is the only output.
+llvm::Expected<LoweredNetwork> lowerFusedLayer(const nn::FusedLayer &layer,
+                                               const WeightProvider &weights);
 
 /// Makes `name` a valid, unique Halide Func name ("layer1.0.conv1" ->
 /// "layer1_0_conv1").

@@ -44,6 +44,10 @@ void halide::scheduleDefault(LoweredLayer &layer,
 
 void halide::applyTunedSchedule(LoweredNetwork &net,
                                 const Halide::Target &target) {
+  if (net.fused) {
+    scheduleFusedConv(net, target);
+    return;
+  }
   for (LoweredLayer &layer : net.layers) {
     if (llvm::isa<nn::Conv2dOp>(layer.op))
       scheduleConv(layer, target);

@@ -23,6 +23,9 @@ namespace halide {
 void scheduleDefault(LoweredLayer &layer, const Halide::Target &target);
 /// Conv2d: register-blocked tiles (ConvSchedule.cpp).
 void scheduleConv(LoweredLayer &layer, const Halide::Target &target);
+/// A fused layer: the Conv2d's schedule computes the last layer's output,
+/// the layers between inline into it (EpilogueSchedule.cpp).
+void scheduleFusedConv(LoweredNetwork &net, const Halide::Target &target);
 /// Linear: vectorized dot products, output features in parallel.
 void scheduleLinear(LoweredLayer &layer, const Halide::Target &target);
 /// MaxPool2d and AvgPool2d: materialised border, vectorized rows.
