@@ -27,6 +27,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 
 namespace netc {
 
@@ -219,6 +220,9 @@ private:
   /// Full names of inputs and layers (dotted) to value ids, with positions.
   llvm::StringMap<std::pair<unsigned, SourcePos>> globalNames;
   std::map<std::string, BlockDef> blocks;
+  /// Blocks whose definition had an error: their uses are not reported again
+  /// as unknown ops.
+  std::set<std::string> brokenBlocks;
   std::vector<unsigned> outputValues;
   std::optional<unsigned> lastLayerValue;
 

@@ -360,6 +360,7 @@ void Importer::readBlocks(const YValue &defs) {
       error(def.pos, formatv("block '{0}' must be a map with 'layers', but "
                              "got {1}",
                              key.text, def.describe()));
+      brokenBlocks.insert(key.text);
       continue;
     }
     std::string what = formatv("block '{0}'", key.text);
@@ -374,6 +375,7 @@ void Importer::readBlocks(const YValue &defs) {
         block.layers->items.empty()) {
       error(block.layers ? block.layers->pos : def.pos,
             formatv("block '{0}' needs 'layers': a non-empty list", key.text));
+      brokenBlocks.insert(key.text);
       continue;
     }
     if (block.output && !block.output->isString()) {
@@ -969,6 +971,11 @@ void Importer::readLayer(
     definePoisoned(local, fullName, layer.pos, scope);
   };
 
+  if (!spec && !block && brokenBlocks.count(op->text)) {
+    // The definition's error is the one to fix.
+    poisoned();
+    return;
+  }
   if (!spec && !block) {
     std::vector<llvm::StringRef> candidates = opNames();
     for (const auto &b : blocks)

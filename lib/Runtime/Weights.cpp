@@ -65,14 +65,13 @@ runtime::loadWeights(llvm::StringRef path,
     }
     llvm::Expected<io::Tensor> t = file->readFloat(p.name);
     if (!t) {
-      std::string message;
-      llvm::handleAllErrors(
-          t.takeError(),
-          [&](const io::FileError &e) { message = e.getMessage().str(); },
-          [&](const llvm::ErrorInfoBase &e) { message = e.message(); });
+      // The entry exists, so readFloat fails only on a dtype it cannot
+      // convert; its message would repeat the tensor's name and dtype.
+      llvm::consumeError(t.takeError());
       problems.push_back(formatv("tensor '{0}' in '{1}' has dtype {2}, but "
-                                 "the model expects a float type ({3})",
-                                 p.name, path, entry->dtype, message));
+                                 "the model expects a floating-point dtype "
+                                 "(F32, F16, BF16 or F64)",
+                                 p.name, path, entry->dtype));
       continue;
     }
     weights[p.name] = std::move(*t);
