@@ -316,7 +316,7 @@ int netc::runRun(const RunOptions &options) {
     runtime::WeightSet weightsCopy =
         options.compareReference ? *weights : runtime::WeightSet();
     auto session = runtime::JITSession::compile(
-        func, std::move(*weights), schedule, options.target, !options.noFuse);
+        func, std::move(*weights), schedule, options.target, !options.common.noFuse);
     if (!session)
       return fail(ExitModelError,
                   "code generation failed: " +
@@ -432,7 +432,7 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
     macsByName[l.name] = l.stats.macs.value_or(0);
   std::map<std::string, std::unique_ptr<runtime::JITSession>> compiled;
   std::mt19937 rng(unsigned(options.seed) + 1);
-  for (const nn::FusedLayer &layer : nn::fuseLayers(func, !options.noFuse)) {
+  for (const nn::FusedLayer &layer : nn::fuseLayers(func, !options.common.noFuse)) {
     mlir::Operation *first = layer.ops.front();
     if (layer.ops.size() == 1 && llvm::isa<nn::DropoutOp, nn::IdentityOp>(first))
       continue;
@@ -491,7 +491,7 @@ int netc::runBench(const RunOptions &options) {
       return reportError(weights.takeError());
     auto session = runtime::JITSession::compile(
         func, std::move(*weights), scheduleOf(options), options.target,
-        !options.noFuse);
+        !options.common.noFuse);
     if (!session)
       return fail(ExitModelError, "code generation failed: " +
                                       llvm::toString(session.takeError()));

@@ -15,12 +15,14 @@
 
 #include "ModelLoading.h"
 
+#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Driver/DiagnosticFormats.h"
 #include "netc/Frontend/YAMLImporter.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/ToolUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -96,10 +98,35 @@ int netc::processModels(const NetcOptions &options, const ModelAction &action,
   return status;
 }
 
-/// Prints the IR when `--emit=mlir` asks for it.
+/// The name a value has in the model: its layer's, or its input's.
+static std::string valueName(mlir::Value v) {
+  if (mlir::Operation *def = v.getDefiningOp())
+    return def->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+  auto arg = v.cast<mlir::BlockArgument>();
+  auto func = llvm::cast<mlir::FuncOp>(arg.getOwner()->getParentOp());
+  if (auto name =
+          func.getArgAttrOfType<mlir::StringAttr>(arg.getArgNumber(), "nn.name"))
+    return name.getValue().str();
+  return "input" + std::to_string(arg.getArgNumber());
+}
+
+/// Prints the IR (`--emit=mlir`), or the kernels that code generation
+/// compiles, in the order they run, with the values each reads
+/// (`--emit=kernels`).
 static int maybeEmit(const NetcOptions &options, mlir::ModuleOp module) {
   if (options.emit == "mlir")
     module.print(llvm::outs());
+  if (options.emit != "kernels")
+    return ExitSuccess;
+  for (mlir::FuncOp func : module.getOps<mlir::FuncOp>())
+    for (const nn::FusedLayer &layer :
+         nn::fuseLayers(func, !options.noFuse)) {
+      std::vector<std::string> reads;
+      for (mlir::Value v : layer.operands)
+        reads.push_back(valueName(v));
+      llvm::outs() << layer.name() << " <- " << llvm::join(reads, ", ")
+                   << "\n";
+    }
   return ExitSuccess;
 }
 

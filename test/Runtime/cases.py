@@ -378,6 +378,50 @@ CASES.append({
                 "on_1x1_pad", "unbatched_c3", "unbatched_dw"],
 })
 
+# --- Conv2d epilogue fusion (nn::fuseLayers) ---------------------------------
+
+# Chains the JIT fuses into one kernel, and the cases it must not fuse: an
+# intermediate read twice or a network output, BatchNorm with batch
+# statistics, a broadcasting Add, an Add that two chains could end in (the
+# first Conv2d takes it; the other's result is its residual operand). The
+# reference schedule runs every layer on its own (--compare-reference);
+# test/netc/fusion.test checks which layers fuse.
+CASES.append({
+    "name": "fusion", "kind": "sched",
+    "inputs": {"x": ["N", 4, 9, 11], "y": [1, 8, 1, 1], "u": [6, 13, 13]},
+    "layers": [
+        conv("c1", 4, 8, 3, "x", padding=1, bias=False),
+        L("b1", "BatchNorm2d", "c1", num_features=8),
+        L("r1", "ReLU", "b1"),
+        conv("c2", 8, 8, 3, "r1", padding=1, bias=False),
+        L("b2", "BatchNorm2d", "c2", num_features=8),
+        L("a2", "Add", ["b2", "r1"]),
+        L("r2", "ReLU6", "a2"),
+        conv("c3", 8, 8, 3, "r2", padding=1, bias=False),
+        L("b3", "BatchNorm2d", "c3", num_features=8),
+        conv("ds", 8, 8, 1, "r2", stride=1, bias=False),
+        L("dsbn", "BatchNorm2d", "ds", num_features=8),
+        L("a3", "Add", ["dsbn", "b3"]),
+        L("r3", "SiLU", "a3"),
+        conv("c4", 8, 8, 3, "r3", padding=1),
+        L("r4", "LeakyReLU", "c4", negative_slope=0.2),
+        conv("c5", 8, 8, 1, "r4", bias=False),
+        L("b5", "BatchNorm2d", "c5", num_features=8,
+          track_running_stats=False),
+        L("r5", "ReLU", "b5"),
+        conv("c6", 8, 8, 1, "r5"),
+        L("a6", "Add", ["c6", "y"]),
+        conv("c7", 8, 8, 3, "a6", stride=2, padding=1),
+        L("r7", "ReLU", "c7"),
+        conv("c8", 8, 8, 3, "r7", padding=2, dilation=2, groups=8),
+        L("g8", "GELU", "c8"),
+        conv("cu", 6, 5, 3, "u", padding=1),
+        L("ru", "Hardswish", "cu"),
+    ],
+    "outputs": ["g8", "c7", "ru"],
+    "batch": 3,
+})
+
 # --- whole networks (reduced, built from torchvision's own blocks) ------------
 
 

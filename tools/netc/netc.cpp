@@ -59,8 +59,8 @@ static cl::opt<bool> splitInputFile(
     cl::cat(netcCategory));
 static cl::opt<std::string>
     emit("emit",
-         cl::desc("Print a stage instead of compiling (mlir, loop-nest, "
-                  "halide-stmt)"),
+         cl::desc("Print a stage instead of compiling (mlir, kernels, "
+                  "loop-nest, halide-stmt)"),
          cl::value_desc("stage"), cl::cat(netcCategory));
 
 // run and bench.
@@ -178,12 +178,14 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.json = json;
   options.depth = depth;
+  options.noFuse = noFuse;
   options.outputDir = outputDir;
   bool codegenStage =
       options.emit == "loop-nest" || options.emit == "halide-stmt";
-  if (!options.emit.empty() && options.emit != "mlir" && !codegenStage) {
+  if (!options.emit.empty() && options.emit != "mlir" &&
+      options.emit != "kernels" && !codegenStage) {
     errs() << "netc: error: unknown --emit stage '" << options.emit
-           << "' (expected: mlir, loop-nest, halide-stmt)\n";
+           << "' (expected: mlir, kernels, loop-nest, halide-stmt)\n";
     return ExitUsageError;
   }
   if (command == "check")
@@ -206,7 +208,6 @@ int main(int argc, char **argv) {
     run.json = json;
     run.referenceSchedule = referenceSchedule;
     run.compareReference = compareReference;
-    run.noFuse = noFuse;
     run.perLayer = perLayer;
     if (command == "compile")
       return runCompileToLibrary(run);

@@ -32,9 +32,6 @@ struct RunOptions {
   /// print the largest difference.
   bool referenceSchedule = false;
   bool compareReference = false;
-  /// Developer flag: compile every layer on its own, with no Conv2d
-  /// epilogue fusion (nn::fuseLayers).
-  bool noFuse = false;
   /// bench: the batch for a symbolic batch, and the repetitions.
   int64_t batch = 1;
   int repetitions = 10;

@@ -37,6 +37,9 @@ struct NetcOptions {
   /// `summary --depth`: the deepest level of the name hierarchy shown as
   /// rows; deeper layers are folded into their group's row. 0: all.
   unsigned depth = 0;
+  /// Compile every layer on its own, with no Conv2d epilogue fusion
+  /// (nn::fuseLayers): run, bench, the compile form, `--emit=kernels`.
+  bool noFuse = false;
   /// `explain`'s layer.
   std::string layer;
   /// The compile form's output directory.
