@@ -422,6 +422,66 @@ CASES.append({
     "batch": 3,
 })
 
+# The output-channel tiles (ConvSchedule.cpp): channel counts that are not a
+# whole number of vectors (16 lanes on AVX-512, narrower vectors below 16
+# channels) so the last channel tile is shifted inwards, widths that the
+# pixel tile does not divide, maps narrower than the tile (rows tiled too),
+# stride 2, dilation, 1x1 with the
+# padded input inlined (stride 2 too), 1x1 spatial maps, and the padding
+# modes read through the channel tile.
+CASES.append({
+    "name": "sched_channel_tiles", "kind": "sched",
+    "inputs": {"a": [2, 24, 19, 13], "b": [1, 32, 9, 9], "t": [2, 16, 1, 1],
+               "m": [1, 20, 5, 3]},
+    "layers": [
+        conv("c24_w13", 24, 24, 3, "a", padding=1),
+        conv("c40_s2", 24, 40, 3, "a", stride=2, padding=1),
+        conv("c20_dil2", 24, 20, 3, "a", dilation=2, padding=2),
+        conv("c9_pw", 24, 9, 1, "a"),
+        conv("c5_pw_s2", 24, 5, 1, "a", stride=2, bias=False),
+        conv("c48_k2x5_s21", 24, 48, [2, 5], "a", stride=[2, 1],
+             padding=[1, 2]),
+        conv("c33_w9", 32, 33, 3, "b", padding=1),
+        conv("c64_map3", 20, 64, 3, "m", padding=1),    # width 3: rows tiled
+        conv("tiny_pw", 16, 48, 1, "t"),
+        conv("tiny_k3", 16, 20, 3, "t", padding=1),
+        conv("reflect_c20", 24, 20, 3, "a", padding=1,
+             padding_mode="reflect"),
+        conv("circular_c16", 24, 16, 3, "a", padding=[1, 2],
+             padding_mode="circular"),
+        conv("replicate_c17", 32, 17, 3, "b", padding=[2, 1],
+             padding_mode="replicate"),
+    ],
+    "outputs": ["c24_w13", "c40_s2", "c20_dil2", "c9_pw", "c5_pw_s2",
+                "c48_k2x5_s21", "c33_w9", "c64_map3",
+                "tiny_pw", "tiny_k3", "reflect_c20", "circular_c16",
+                "replicate_c17"],
+})
+
+# The row tiles: depthwise (with a channel multiplier, stride 2, a 5x5
+# kernel, a row of 67 = four vectors and a tail, a row narrower than a
+# vector), grouped convolutions and fewer than 4 output channels.
+CASES.append({
+    "name": "sched_row_tiles", "kind": "sched",
+    "inputs": {"a": [2, 24, 19, 13], "b": [1, 32, 9, 9], "w": [1, 4, 3, 67],
+               "s": [1, 8, 2, 3]},
+    "layers": [
+        conv("dw_mult2", 32, 64, 3, "b", groups=32, padding=1),
+        conv("dw_s2_w13", 24, 24, 3, "a", groups=24, stride=2, padding=1),
+        conv("dw_k5", 24, 24, 5, "a", groups=24, padding=2, bias=False),
+        conv("dw_dil2", 24, 24, 3, "a", groups=24, dilation=2, padding=2),
+        conv("dw_w67", 4, 4, 3, "w", groups=4, padding=1),
+        conv("dw_w3", 8, 8, 3, "s", groups=8, padding=1),
+        conv("dw_nopad", 24, 24, 3, "a", groups=24),
+        conv("g2_c64", 32, 64, 3, "b", groups=2, padding=1),
+        conv("g4_c24", 32, 24, 3, "b", groups=4, padding=1),
+        conv("g8_c8_pw", 32, 8, 1, "b", groups=8),
+        conv("c3_w67", 4, 3, 3, "w", padding=1),        # 3 channels: rows
+    ],
+    "outputs": ["dw_mult2", "dw_s2_w13", "dw_k5", "dw_dil2", "dw_w67",
+                "dw_w3", "dw_nopad", "g2_c64", "g4_c24", "g8_c8_pw", "c3_w67"],
+})
+
 # --- whole networks (reduced, built from torchvision's own blocks) ------------
 
 

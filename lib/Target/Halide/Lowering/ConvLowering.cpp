@@ -7,7 +7,9 @@
 // This file lowers Conv2d with every argument PyTorch has: stride, dilation,
 // groups (depthwise included), resolved padding (asymmetric for `same` with
 // an even kernel) and the four padding modes. The padded input is its own
-// Func so a schedule can materialise it per tile.
+// Func so a schedule can materialise it per tile, and so is the weight with
+// the output channel as its innermost dimension (`packed`), so a schedule
+// can load a vector of output channels from it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,14 +36,18 @@ static Expr sourceIndex(Expr i, int64_t size, llvm::StringRef mode) {
   }
   if (mode == "circular")
     return i % n; // Halide's % is Euclidean: never negative.
-  return Halide::clamp(i, 0, n - 1); // replicate, and zeros inside
+  // replicate, and zeros inside. `likely` (a value-preserving hint, as in
+  // Halide's BoundaryConditions) lets Halide split the loops that compute
+  // the padded input into borders and an interior of dense loads.
+  return Halide::clamp(Halide::likely(i), 0, n - 1);
 }
 
 LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
                                  LoweringContext &ctx) {
   std::string name = op.getName().str();
-  std::vector<int64_t> k = intsOf(op.getKernelSize()), s = intsOf(op.getStride()),
-                       d = intsOf(op.getDilation()), p = intsOf(op.getPadding());
+  std::vector<int64_t> k = intsOf(op.getKernelSize()),
+                       s = intsOf(op.getStride()), d = intsOf(op.getDilation()),
+                       p = intsOf(op.getPadding());
   int64_t groups = op.getGroupsAttr().getInt();
   int64_t outC = op.getOutChannelsAttr().getInt();
   int64_t inC = op.getInChannelsAttr().getInt();
@@ -56,8 +62,14 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   std::vector<Expr> rest(v.begin() + 3, v.end()); // the batch, if any
 
   // The padded input, in input coordinates shifted by the top/left padding.
+  // Without padding the conv reads only inside the input, where the border
+  // arithmetic is the identity: leave it out, so that a schedule can inline
+  // the Func into the kernel.
   Func padded = ctx.makeFunc(name, "padded");
-  {
+  bool unpadded = p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0;
+  if (unpadded) {
+    padded(v) = input.func(v);
+  } else {
     std::vector<Expr> src = {sourceIndex(x - int(p[2]), inW, mode),
                              sourceIndex(y - int(p[0]), inH, mode), c};
     src.insert(src.end(), rest.begin(), rest.end());
@@ -65,22 +77,34 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
     if (mode == "zeros") {
       Expr inside = x >= int(p[2]) && x < int(p[2] + inW) && y >= int(p[0]) &&
                     y < int(p[0] + inH);
-      value = Halide::select(inside, value, 0.0f);
+      value = Halide::select(inside, Halide::likely(value), 0.0f);
     }
     padded(v) = value;
   }
 
+  // The weight [out, in/groups, kh, kw] as packed(out, kw, kh, in/groups):
+  // output channels innermost.
   Func weight = ctx.weight(name, "weight", {outC, cpg, k[0], k[1]});
-  Halide::RDom r(0, int(k[1]), 0, int(k[0]), 0, int(cpg), funcName(name) + "_r");
-  Expr group = c / int(opg);
+  Func packed = ctx.makeFunc(name, "packed");
+  {
+    Var o("o"), kx("kx"), ky("ky"), i("i");
+    packed(o, kx, ky, i) = weight(kx, ky, i, o);
+  }
+  Halide::RDom r(0, int(k[1]), 0, int(k[0]), 0, int(cpg),
+                 funcName(name) + "_r");
+  // The input channel. With one group it does not depend on the output
+  // channel (c / out_channels is 0 for every c the conv computes): saying so
+  // lets a schedule vectorize over output channels with one input value.
+  Expr inChannel = r.z;
+  if (groups > 1)
+    inChannel = (c / int(opg)) * int(cpg) + r.z;
   std::vector<Expr> at = {x * int(s[1]) + r.x * int(d[1]),
-                          y * int(s[0]) + r.y * int(d[0]),
-                          group * int(cpg) + r.z};
+                          y * int(s[0]) + r.y * int(d[0]), inChannel};
   at.insert(at.end(), rest.begin(), rest.end());
 
   Func acc = ctx.makeFunc(name, "acc");
   acc(v) = op.getBias() ? ctx.weight(name, "bias", {outC})(c) : Expr(0.0f);
-  acc(v) += weight(r.x, r.y, r.z, c) * padded(at);
+  acc(v) += packed(c, r.x, r.y, r.z) * padded(at);
 
   Func out = ctx.makeFunc(name);
   out(v) = acc(v);
@@ -92,6 +116,7 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   sizes[rank - 1] = int(type.getDimSize(rank - 1));
   return makeLayer(op, v,
                    {{padded, FuncRole::Padded},
+                    {packed, FuncRole::Packed},
                     {acc, FuncRole::Accumulate},
                     {out, FuncRole::Output}},
                    {out, sizes}, r);
