@@ -29,6 +29,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -56,6 +57,52 @@ struct Kernel {
   std::vector<Halide::Expr> outputSizes;
 };
 
+/// Memory for the layers' results, kept between steps and between runs: a
+/// block is back on the free list once no live value reads it, and a later
+/// result of about its size (at most twice as large) takes it. Page faults
+/// and allocations are paid once, on the first run; the memory held is
+/// about the largest set of values alive at once.
+class BlockPool {
+public:
+  /// A block of at least `elements` floats, aligned to 64 bytes; its
+  /// reference count is 1.
+  unsigned take(size_t elements) {
+    auto it = freeBlocks.lower_bound(elements);
+    if (it != freeBlocks.end() && it->first <= 2 * std::max<size_t>(elements, 1)) {
+      unsigned id = it->second;
+      freeBlocks.erase(it);
+      blocks[id].refs = 1;
+      return id;
+    }
+    size_t bytes = (std::max<size_t>(elements, 1) * sizeof(float) + 63) / 64 * 64;
+    void *data = std::aligned_alloc(64, bytes);
+    if (!data)
+      throw std::bad_alloc();
+    blocks.push_back({std::unique_ptr<float, FreeDeleter>(static_cast<float *>(data)),
+                      elements, 1});
+    return unsigned(blocks.size() - 1);
+  }
+  float *data(unsigned id) { return blocks[id].data.get(); }
+  void retain(unsigned id) { ++blocks[id].refs; }
+  void release(unsigned id) {
+    if (--blocks[id].refs == 0)
+      freeBlocks.emplace(blocks[id].elements, id);
+  }
+
+private:
+  struct FreeDeleter {
+    void operator()(float *p) const { std::free(p); }
+  };
+  struct Block {
+    std::unique_ptr<float, FreeDeleter> data;
+    size_t elements;
+    int refs;
+  };
+  std::vector<Block> blocks;
+  /// Free blocks by size.
+  std::multimap<size_t, unsigned> freeBlocks;
+};
+
 /// One layer of the network.
 struct Step {
   /// Null for a layer that computes nothing (Dropout, Identity).
@@ -77,6 +124,11 @@ struct runtime::JITSession::Impl {
   std::vector<unsigned> outputs;
   /// Per value: the last step that reads it (-1: an output, kept).
   std::vector<int> lastUse;
+  BlockPool pool;
+  /// Each step's output sizes (Halide order) for inputs of `sizedFor`'s
+  /// shapes: worked out on the first run with those shapes.
+  std::vector<std::vector<int64_t>> sizedFor;
+  std::vector<std::vector<int>> stepSizes;
 };
 
 static CompileProgress progressCallback;
@@ -368,17 +420,38 @@ JITSession::run(const std::vector<const io::Tensor *> &inputs) {
         llvm::inconvertibleErrorCode(),
         llvm::formatv("the model has {0} inputs, but {1} were given",
                       impl->inputNames.size(), inputs.size()));
-  std::vector<io::Tensor> inputCopies;
+  std::vector<std::vector<int64_t>> shapes;
   for (const io::Tensor *t : inputs)
-    inputCopies.push_back(*t);
+    shapes.push_back(t->shape);
+  if (shapes != impl->sizedFor) {
+    impl->sizedFor = shapes;
+    impl->stepSizes.assign(impl->steps.size(), {});
+  }
+  // The inputs are read in place (no kernel writes to its inputs); every
+  // result lives in a block of the pool until no live value reads it.
   std::vector<Halide::Buffer<float>> values(impl->numValues);
-  for (size_t i = 0; i < inputCopies.size(); ++i)
-    values[i] = bufferOf(inputCopies[i]);
+  std::vector<int> blockOf(impl->numValues, -1);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    values[i] = bufferOf(const_cast<io::Tensor &>(*inputs[i]));
+  auto release = [&](unsigned v) {
+    values[v] = Halide::Buffer<float>();
+    if (blockOf[v] >= 0)
+      impl->pool.release(unsigned(blockOf[v]));
+    blockOf[v] = -1;
+  };
+  auto releaseAll = [&] {
+    for (unsigned v = 0; v < impl->numValues; ++v)
+      release(v);
+  };
   try {
     for (size_t s = 0; s < impl->steps.size(); ++s) {
       Step &step = impl->steps[s];
       if (!step.kernel) {
-        values[step.result] = values[step.operands.front()];
+        unsigned from = step.operands.front();
+        values[step.result] = values[from];
+        blockOf[step.result] = blockOf[from];
+        if (blockOf[from] >= 0)
+          impl->pool.retain(unsigned(blockOf[from]));
       } else {
         Kernel &k = *step.kernel;
         std::vector<Halide::Buffer<float>> in;
@@ -388,18 +461,30 @@ JITSession::run(const std::vector<const io::Tensor *> &inputs) {
         }
         for (size_t w = 0; w < k.weights.size(); ++w)
           k.weights[w].param.set(step.weights[w]);
-        llvm::Expected<std::vector<int>> sizes = outputSizes(k, in);
-        if (!sizes)
-          return sizes.takeError();
-        Halide::Buffer<float> out(*sizes);
+        std::vector<int> &sizes = impl->stepSizes[s];
+        if (sizes.empty()) {
+          llvm::Expected<std::vector<int>> computed = outputSizes(k, in);
+          if (!computed) {
+            releaseAll();
+            return computed.takeError();
+          }
+          sizes = std::move(*computed);
+        }
+        size_t elements = 1;
+        for (int size : sizes)
+          elements *= size_t(size);
+        unsigned block = impl->pool.take(elements);
+        blockOf[step.result] = int(block);
+        Halide::Buffer<float> out(impl->pool.data(block), sizes);
         k.pipeline.realize(out, impl->target);
         values[step.result] = out;
       }
       for (unsigned v : step.operands)
         if (impl->lastUse[v] == int(s))
-          values[v] = Halide::Buffer<float>();
+          release(v);
     }
   } catch (const Halide::Error &e) {
+    releaseAll();
     return halideError(e);
   }
   std::vector<io::Tensor> results;
@@ -411,5 +496,6 @@ JITSession::run(const std::vector<const io::Tensor *> &inputs) {
     t.data.assign(b.data(), b.data() + b.number_of_elements());
     results.push_back(std::move(t));
   }
+  releaseAll();
   return std::move(results);
 }
