@@ -174,27 +174,17 @@ static llvm::Expected<std::unique_ptr<Kernel>>
 compileKernel(const nn::FusedLayer &layer, Schedule schedule,
               const Halide::Target &target) {
   auto kernel = std::make_unique<Kernel>();
-  std::vector<std::string> opNames;
-  for (mlir::Operation *op : layer.ops)
-    opNames.push_back(
-        op->getAttrOfType<mlir::StringAttr>("name").getValue().str());
   halide::WeightProvider provider =
       [&](const std::string &name,
           const std::vector<int64_t> &shape) -> Halide::Func {
-    // The op whose name the weight's name starts with (the longest: a
-    // layer 'a' and a layer 'a.b' may both be in the chain).
-    unsigned owner = 0;
-    size_t best = 0;
-    for (unsigned i = 0; i < opNames.size(); ++i)
-      if (llvm::StringRef(name).startswith(opNames[i] + ".") &&
-          opNames[i].size() >= best) {
-        owner = i;
-        best = opNames[i].size();
-      }
+    unsigned owner = layer.ownerOf(name);
+    size_t ownerName = layer.ops[owner]
+                           ->getAttrOfType<mlir::StringAttr>("name")
+                           .getValue()
+                           .size();
     Halide::ImageParam param(Halide::Float(32), int(shape.size()),
                              halide::funcName(name));
-    kernel->weights.push_back(
-        {owner, name.substr(opNames[owner].size() + 1), param});
+    kernel->weights.push_back({owner, name.substr(ownerName + 1), param});
     Halide::Func f(halide::funcName(name) + "_w");
     std::vector<Halide::Var> vars(shape.size());
     f(vars) = param(std::vector<Halide::Expr>(vars.begin(), vars.end()));

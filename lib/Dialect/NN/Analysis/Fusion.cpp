@@ -41,6 +41,21 @@ std::string FusedLayer::key() const {
   return key;
 }
 
+unsigned FusedLayer::ownerOf(llvm::StringRef stateName) const {
+  unsigned owner = 0;
+  size_t longest = 0;
+  for (unsigned i = 0; i < ops.size(); ++i) {
+    llvm::StringRef name = nameOf(ops[i]);
+    if (stateName.startswith(name) &&
+        stateName.drop_front(name.size()).startswith(".") &&
+        name.size() >= longest) {
+      owner = i;
+      longest = name.size();
+    }
+  }
+  return owner;
+}
+
 FusedLayer nn::singleLayer(mlir::Operation *op) {
   FusedLayer layer;
   layer.ops.push_back(op);

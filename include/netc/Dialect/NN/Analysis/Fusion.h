@@ -43,6 +43,11 @@ struct FusedLayer {
   /// Equal for fused layers that compile to the same code (nn::layerKey of
   /// each op, and where the chain enters an Add).
   std::string key() const;
+  /// Which op owns the parameter or buffer `stateName`
+  /// ("layer1.0.bn1.running_mean"): the index in `ops` of the op with the
+  /// longest name that `stateName` starts with followed by a dot. Kernels
+  /// shared by fused layers of one key find their weights by it.
+  unsigned ownerOf(llvm::StringRef stateName) const;
 };
 
 /// The layers of `func` in the order they run. With `fuse`, a Conv2d takes
