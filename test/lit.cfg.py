@@ -21,6 +21,11 @@ llvm_config.use_default_substitutions()
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%src_root", config.netc_src_root))
 config.substitutions.append(("%netc_obj_root", config.netc_obj_root))
+# The C++ compiler of the build and Halide's headers (HalideRuntime.h), for
+# tests that link generated libraries.
+config.substitutions.append(
+    ("%cxx", config.cxx_compiler + "".join(
+        " -I" + d for d in config.halide_include_dirs.split(";") if d)))
 
 llvm_config.add_tool_substitutions(
     ["netc", "netc-opt", "NetcUnitTests", "tiny_cnn_demo", "FileCheck", "not",

@@ -4,20 +4,23 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file compiles a lowered network with Halide's ahead-of-time path.
-// The function's arguments are the model's inputs, then (without embedded
-// weights) every parameter and buffer in layer order, then the outputs.
-// Halide writes the library and header; netc writes them under temporary
-// names and renames them when both are complete.
+// This file compiles a network with Halide's ahead-of-time path. The whole
+// network is assembled from per-layer kernels (NetworkAssembly.cpp); here
+// are the per-layer libraries (`--per-layer`) and the printed stages, which
+// lower the network as one pipeline. Halide writes the libraries and
+// headers; netc writes them under temporary names and renames them when
+// both are complete.
 //
 //===----------------------------------------------------------------------===//
 
 #include "netc/AOT/ObjectEmitter.h"
 
+#include "EmitterSupport.h"
+#include "NetworkAssembly.h"
+
 #include "netc/Dialect/NN/Analysis/LayerKey.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Dialect/NN/IR/NNOps.h"
-#include "netc/Runtime/JITSession.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -28,12 +31,10 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <atomic>
 #include <iostream>
-#include <thread>
-#include <tuple>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 using namespace netc;
 using namespace netc::aot;
@@ -68,8 +69,7 @@ public:
         // The sizes are fixed; say so, so the header documents them and
         // the function checks them.
         for (size_t d = 0; d < shape.size(); ++d)
-          param.dim(int(d))
-              .set_bounds(0, int(shape[shape.size() - 1 - d]));
+          param.dim(int(d)).set_bounds(0, int(shape[shape.size() - 1 - d]));
         params.push_back(param);
         f(vars) = param(at);
       }
@@ -83,14 +83,6 @@ private:
   const runtime::WeightSet *weights;
 };
 } // namespace
-
-/// Renames `from` to `to`, or returns an error naming both.
-static llvm::Error moveInto(const std::string &from, const std::string &to) {
-  if (std::error_code ec = llvm::sys::fs::rename(from, to))
-    return llvm::createStringError(ec, "cannot write '%s': %s", to.c_str(),
-                                   ec.message().c_str());
-  return llvm::Error::success();
-}
 
 /// Compiles `net` to `<dir>/<fnName>.a/.h` through temporary files.
 static llvm::Error compileNetwork(halide::LoweredNetwork &net,
@@ -137,19 +129,12 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
                                    opts.outputDir.c_str(),
                                    ec.message().c_str());
   try {
-    Halide::Target target = opts.target == "host"
-                                ? Halide::get_host_target()
-                                : Halide::Target(opts.target);
+    Halide::Target target = opts.target == "host" ? Halide::get_host_target()
+                                                  : Halide::Target(opts.target);
     std::string model = func.getName().str();
+    // The whole network: per-layer kernels called by a top-level pipeline.
     if (!opts.perLayer) {
-      WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
-      llvm::Expected<halide::LoweredNetwork> net =
-          halide::lowerNetwork(func, weights.provider());
-      if (!net)
-        return net.takeError();
-      halide::applyTunedSchedule(*net, target);
-      if (llvm::Error e = compileNetwork(*net, weights.params, model,
-                                         opts.outputDir, target, written))
+      if (llvm::Error e = emitAssembledNetwork(func, opts, target, written))
         return std::move(e);
       return written;
     }
@@ -178,48 +163,23 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
       }
     }
     std::vector<std::vector<std::string>> files(toCompile.size());
-    std::vector<std::string> errors(toCompile.size());
-    std::atomic<size_t> next{0}, done{0};
-    auto worker = [&] {
-      for (size_t i = next++; i < toCompile.size(); i = next++) {
-        struct Report {
-          std::atomic<size_t> &done;
-          size_t total;
-          ~Report() { runtime::reportCompileProgress(++done, total); }
-        } report{done, toCompile.size()};
-        try {
-          WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
-          llvm::Expected<halide::LoweredNetwork> net =
-              halide::lowerLayer(toCompile[i].first, weights.provider());
-          if (!net) {
-            errors[i] = llvm::toString(net.takeError());
-            continue;
-          }
-          halide::applyTunedSchedule(*net, target);
-          if (llvm::Error e =
-                  compileNetwork(*net, weights.params, toCompile[i].second,
-                                 opts.outputDir, noRuntime, files[i]))
-            errors[i] = llvm::toString(std::move(e));
-        } catch (const Halide::Error &e) {
-          errors[i] = "Halide: " + std::string(e.what());
-        }
-      }
-    };
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < std::min<size_t>(std::max(1u,
-                                            std::thread::hardware_concurrency()),
-                                            toCompile.size());
-         ++t)
-      pool.emplace_back(worker);
-    worker();
-    for (std::thread &t : pool)
-      t.join();
-    for (size_t i = 0; i < toCompile.size(); ++i) {
-      if (!errors[i].empty())
-        return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                       errors[i]);
-      written.insert(written.end(), files[i].begin(), files[i].end());
-    }
+    if (llvm::Error e =
+            forEachInParallel(toCompile.size(), [&](size_t i) -> std::string {
+              WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
+              llvm::Expected<halide::LoweredNetwork> net =
+                  halide::lowerLayer(toCompile[i].first, weights.provider());
+              if (!net)
+                return llvm::toString(net.takeError());
+              halide::applyTunedSchedule(*net, target);
+              if (llvm::Error e =
+                      compileNetwork(*net, weights.params, toCompile[i].second,
+                                     opts.outputDir, noRuntime, files[i]))
+                return llvm::toString(std::move(e));
+              return "";
+            }))
+      return std::move(e);
+    for (const std::vector<std::string> &layerFiles : files)
+      written.insert(written.end(), layerFiles.begin(), layerFiles.end());
     for (auto &[conv, fn, original] : aliases) {
       // An identical convolution (weights as arguments): a header that
       // forwards to the function already compiled.
@@ -259,8 +219,7 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
 }
 
 llvm::Error aot::printStage(mlir::FuncOp func, llvm::StringRef stage,
-                            llvm::StringRef targetName,
-                            llvm::raw_ostream &os) {
+                            llvm::StringRef targetName, llvm::raw_ostream &os) {
   try {
     Halide::Target target = targetName == "host"
                                 ? Halide::get_host_target()

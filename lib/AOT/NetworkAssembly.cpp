@@ -1,0 +1,624 @@
+//===- NetworkAssembly.cpp - A network library from layer kernels ---------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file writes the whole-network library from per-layer kernels, the
+// way the JIT runs a network, instead of compiling the network as one Halide
+// pipeline, whose compile time grows superlinearly with its size (ResNet-50
+// took about 125 s on 2 cores).
+//
+// 1. Each distinct layer (nn::layerKey) is lowered on its own, its operands
+//    and weights buffer arguments of fixed sizes (but a free batch), given
+//    the tuned schedule and compiled to an object without the Halide
+//    runtime: the kernel the JIT compiles for it, which checks the shape of
+//    every buffer it is passed. Identical layers share one kernel.
+// 2. The top-level function is written directly in Halide's IR (a
+//    LoweredFunc): it checks the model's inputs, allocates each layer's
+//    result on the heap, calls the layers' kernels in order, frees each
+//    result after its last reader, and copies each network output into its
+//    output buffer with a small copy kernel (the output Funcs of the
+//    one-pipeline library). The weights are its arguments, or Buffer
+//    constants embedded in its object. Halide writes its header, argv
+//    wrapper and metadata, which are those of the one-pipeline library.
+//    A Halide pipeline of extern stages would do the same, but Halide's
+//    lowering of one takes time quadratic in the number of stages (20 s for
+//    40 stages; ResNet-50 has 175).
+// 3. The kernels, the copies, the top-level function and the Halide runtime
+//    compile in parallel; all objects go into `<name>.a`.
+//
+//===----------------------------------------------------------------------===//
+
+#include "NetworkAssembly.h"
+
+#include "EmitterSupport.h"
+
+#include "netc/Dialect/NN/Analysis/LayerKey.h"
+#include "netc/Dialect/NN/Analysis/Parameters.h"
+#include "netc/Target/Halide/LoweredNetwork.h"
+#include "netc/Target/Halide/Schedule.h"
+
+#include "mlir/Dialect/StandardOps/IR/Ops.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/IPO/AlwaysInliner.h"
+
+#include <unistd.h>
+
+#include <map>
+
+using namespace netc;
+using namespace netc::aot;
+
+namespace {
+/// The compiled function of one distinct layer.
+struct LayerKernel {
+  /// The first layer with this key, which the kernel is lowered from.
+  mlir::Operation *op = nullptr;
+  /// The kernel's symbol: `<model>_k<index>_<layer>`, unique in the library
+  /// with its `_argv` and `_metadata` companions.
+  std::string function;
+  /// False for a layer that computes nothing (Dropout, Identity): its
+  /// result is its operand, and no kernel is compiled.
+  bool computes = true;
+  /// The names of the kernel's operand ImageParams, in argument order.
+  std::vector<std::string> inputNames;
+  /// The state_dict suffixes of its weights ("weight", "running_mean"...),
+  /// in argument order, after the operands, and their PyTorch-order shapes.
+  std::vector<std::string> weightSuffixes;
+  std::vector<std::vector<int64_t>> weightShapes;
+  /// The result's sizes in PyTorch order, as expressions of the operands'
+  /// extents (`input.extent.3` for a free batch).
+  std::vector<Halide::Expr> outputSizes;
+  /// The scheduled pipeline and its arguments.
+  Halide::Pipeline pipeline;
+  std::vector<Halide::Argument> arguments;
+  /// The object file.
+  std::string objectPath;
+};
+
+/// Removes a temporary directory and everything in it when it goes.
+struct TemporaryDirectory {
+  llvm::SmallString<128> path;
+  ~TemporaryDirectory() {
+    if (!path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+};
+
+/// Removes the files named, those that still exist, when it goes.
+struct TemporaryFiles {
+  std::vector<std::string> paths;
+  ~TemporaryFiles() {
+    for (const std::string &path : paths)
+      llvm::sys::fs::remove(path);
+  }
+};
+} // namespace
+
+static std::string layerName(mlir::Operation *op) {
+  return op->getAttrOfType<mlir::StringAttr>("name").getValue().str();
+}
+
+static llvm::Error errorOf(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Lowers `kernel.op` alone with its weights as ImageParams and schedules
+/// it for `target`, filling in `kernel`. Every size but a free batch is
+/// fixed, so the kernel checks the shape of every buffer it is passed.
+/// Returns an error message, or an empty string.
+static std::string lowerKernel(LayerKernel &kernel,
+                               const Halide::Target &target) {
+  std::string layer = layerName(kernel.op);
+  std::vector<Halide::ImageParam> weights;
+  halide::WeightProvider provider =
+      [&](const std::string &name,
+          const std::vector<int64_t> &shape) -> Halide::Func {
+    kernel.weightSuffixes.push_back(name.substr(layer.size() + 1));
+    kernel.weightShapes.push_back(shape);
+    Halide::ImageParam param(Halide::Float(32), int(shape.size()),
+                             halide::funcName(name));
+    for (size_t d = 0; d < shape.size(); ++d)
+      param.dim(int(d)).set_bounds(0, int(shape[shape.size() - 1 - d]));
+    weights.push_back(param);
+    Halide::Func f(halide::funcName(name) + "_w");
+    std::vector<Halide::Var> vars(shape.size());
+    f(vars) = param(std::vector<Halide::Expr>(vars.begin(), vars.end()));
+    return f;
+  };
+  llvm::Expected<halide::LoweredNetwork> net =
+      halide::lowerLayer(kernel.op, provider);
+  if (!net)
+    return llvm::toString(net.takeError());
+  if (net->layers.front().funcs.empty()) {
+    kernel.computes = false;
+    return "";
+  }
+  halide::applyTunedSchedule(*net, target);
+  for (size_t i = 0; i < net->inputs.size(); ++i) {
+    Halide::ImageParam &input = net->inputs[i];
+    const std::vector<int64_t> &shape = net->inputShapes[i];
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] >= 0)
+        input.dim(int(shape.size() - 1 - d)).set_bounds(0, int(shape[d]));
+    kernel.inputNames.push_back(input.name());
+    kernel.arguments.push_back(input);
+  }
+  kernel.arguments.insert(kernel.arguments.end(), weights.begin(),
+                          weights.end());
+  kernel.outputSizes = net->outputs.front().sizes;
+  kernel.pipeline = Halide::Pipeline(net->outputs.front().func);
+  return "";
+}
+
+/// Compiles the function copying a float tensor of `rank` into an output
+/// buffer (the output Funcs of the one-pipeline library, with the same
+/// schedule) to `path`. Returns an empty error message.
+static std::string compileCopyKernel(int rank, const std::string &function,
+                                     const std::string &path,
+                                     const Halide::Target &target) {
+  Halide::ImageParam input(Halide::Float(32), rank, "input");
+  halide::LoweredNetwork copy;
+  halide::Tensor tensor;
+  tensor.func = input;
+  for (int d = rank - 1; d >= 0; --d)
+    tensor.sizes.push_back(input.dim(d).extent());
+  copy.outputs.push_back(tensor);
+  copy.outputNames.push_back("copy");
+  Halide::Pipeline(halide::makeOutputFuncs(copy, target))
+      .compile_to_object(path, {input}, function, target);
+  return "";
+}
+
+/// Compiles the top-level `module` to the object `path`. Halide optimizes
+/// the IR as usual, but LLVM's code generator at Halide's -O3 took 14 s on
+/// ResNet-50's one long function of calls (and 18 s at -O1); at -O0 (fast
+/// instruction selection and register allocation) it takes 2 s. The
+/// function has no loop to speak of: it only checks and calls.
+static std::string compileTopLevel(const Halide::Module &module,
+                                   const std::string &path) {
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> ir =
+      Halide::compile_module_to_llvm_module(module, context);
+  std::unique_ptr<llvm::TargetMachine> machine =
+      Halide::Internal::make_target_machine(*ir);
+  machine->setOptLevel(llvm::CodeGenOpt::None);
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return "cannot write '" + path + "': " + ec.message();
+  llvm::legacy::PassManager passes;
+  passes.add(llvm::createAlwaysInlinerLegacyPass());
+  if (machine->addPassesToEmitFile(passes, os, nullptr, llvm::CGFT_ObjectFile))
+    return "LLVM cannot write an object for this target";
+  passes.run(*ir);
+  return "";
+}
+
+namespace {
+namespace HI = Halide::Internal;
+
+/// The body of the top-level function: straight-line code, recorded front
+/// to back and nested (lets and allocations scope what follows) back to
+/// front. Each allocation is freed after the last statement that uses it.
+class TopLevelBody {
+public:
+  /// The halide_buffer_t of the buffer argument `name`.
+  static Halide::Expr argument(const std::string &name) {
+    return HI::Variable::make(Halide::type_of<halide_buffer_t *>(),
+                              name + ".buffer");
+  }
+
+  /// Fails unless `buffer` (an argument called `name`) is a float buffer of
+  /// `sizes` (PyTorch order; undefined: any extent) with memory. The kernels
+  /// check the rest (strides, the regions they read and write).
+  void checkTensor(const std::string &name, const Halide::Expr &buffer,
+                   const std::vector<Halide::Expr> &sizes, bool isOutput) {
+    using namespace Halide;
+    std::string what = (isOutput ? "Output buffer " : "Input buffer ") + name;
+    int rank = int(sizes.size());
+    check(reinterpret(UInt(64), buffer) != HI::make_zero(UInt(64)),
+          "halide_error_buffer_argument_is_null", {name});
+    Expr host = HI::Call::make(Handle(), HI::Call::buffer_get_host, {buffer},
+                               HI::Call::Extern);
+    check(reinterpret(UInt(64), host) != HI::make_zero(UInt(64)),
+          "halide_error_host_is_null", {what});
+    Expr type = HI::Call::make(UInt(32), HI::Call::buffer_get_type, {buffer},
+                               HI::Call::Extern);
+    // halide_type_t{halide_type_float, 32, 1} as a uint32.
+    Expr float32 = HI::make_const(UInt(32), 2 + (32 << 8) + (1 << 16));
+    check(type == float32, "halide_error_bad_type", {what, type, float32});
+    Expr dims = HI::Call::make(Int(32), HI::Call::buffer_get_dimensions,
+                               {buffer}, HI::Call::Extern);
+    check(dims == rank, "halide_error_bad_dimensions", {what, dims, rank});
+    for (int d = 0; d < rank; ++d) {
+      const Expr &size = sizes[rank - 1 - d];
+      if (!size.defined())
+        continue;
+      Expr extent = HI::Call::make(Int(32), HI::Call::buffer_get_extent,
+                                   {buffer, d}, HI::Call::Extern);
+      check(extent == size, "halide_error_constraint_violated",
+            {name + ".extent." + std::to_string(d), extent,
+             std::to_string(*HI::as_const_int(size)), size});
+    }
+  }
+
+  /// Binds `name` to `value` for the rest of the function.
+  void let(const std::string &name, const Halide::Expr &value) {
+    items.push_back({Item::Let, HI::Stmt(), name, value, {}});
+  }
+
+  /// Allocates a dense float tensor of `sizes` (PyTorch order) on the heap;
+  /// returns its halide_buffer_t.
+  Halide::Expr allocate(const std::string &name,
+                        const std::vector<Halide::Expr> &sizes) {
+    std::vector<Halide::Expr> extents(sizes.rbegin(), sizes.rend());
+    items.push_back(
+        {Item::Allocate, HI::Stmt(), name, Halide::Expr(), extents});
+    HI::BufferBuilder builder;
+    builder.host = HI::Variable::make(Halide::Handle(), name);
+    builder.type = Halide::Float(32);
+    builder.dimensions = int(extents.size());
+    Halide::Expr stride = 1;
+    for (const Halide::Expr &extent : extents) {
+      builder.mins.push_back(0);
+      builder.extents.push_back(extent);
+      builder.strides.push_back(stride);
+      stride = HI::simplify(stride * extent);
+    }
+    let(name + ".buffer", builder.build());
+    return HI::Variable::make(Halide::type_of<halide_buffer_t *>(),
+                              name + ".buffer");
+  }
+
+  /// Calls `function(args)`, which uses the allocations `uses`, and fails
+  /// with its result if that is not zero.
+  void call(const std::string &function, const std::vector<Halide::Expr> &args,
+            const std::vector<std::string> &uses) {
+    std::string result = "result" + std::to_string(items.size());
+    Halide::Expr resultVar = HI::Variable::make(Halide::Int(32), result);
+    HI::Stmt checkResult = HI::AssertStmt::make(
+        resultVar == 0,
+        HI::Call::make(Halide::Int(32), "halide_error_extern_stage_failed",
+                       {function, resultVar}, HI::Call::Extern));
+    items.push_back({Item::Statement,
+                     HI::LetStmt::make(result,
+                                       HI::Call::make(Halide::Int(32), function,
+                                                      args, HI::Call::Extern),
+                                       checkResult),
+                     "",
+                     Halide::Expr(),
+                     {}});
+    for (const std::string &allocation : uses)
+      lastUse[allocation] = items.size() - 1;
+  }
+
+  /// The function body.
+  HI::Stmt build() const {
+    std::map<size_t, std::vector<std::string>> freesAfter;
+    for (const auto &[allocation, item] : lastUse)
+      freesAfter[item].push_back(allocation);
+    HI::Stmt body = HI::Evaluate::make(0);
+    for (size_t i = items.size(); i-- > 0;) {
+      auto frees = freesAfter.find(i);
+      if (frees != freesAfter.end())
+        for (const std::string &allocation : frees->second)
+          body = HI::Block::make(HI::Free::make(allocation), body);
+      const Item &item = items[i];
+      switch (item.kind) {
+      case Item::Statement:
+        body = HI::Block::make(item.stmt, body);
+        break;
+      case Item::Let:
+        body = HI::LetStmt::make(item.name, item.value, body);
+        break;
+      case Item::Allocate:
+        body = HI::Allocate::make(item.name, Halide::Float(32),
+                                  Halide::MemoryType::Heap, item.extents,
+                                  Halide::Internal::const_true(), body);
+        break;
+      }
+    }
+    return body;
+  }
+
+private:
+  struct Item {
+    enum Kind { Statement, Let, Allocate } kind;
+    HI::Stmt stmt;
+    std::string name;
+    Halide::Expr value;
+    std::vector<Halide::Expr> extents;
+  };
+
+  /// Fails with `error(args)` unless `condition` holds.
+  void check(const Halide::Expr &condition, const std::string &error,
+             const std::vector<Halide::Expr> &args) {
+    items.push_back({Item::Statement,
+                     HI::AssertStmt::make(
+                         condition, HI::Call::make(Halide::Int(32), error, args,
+                                                   HI::Call::Extern)),
+                     "",
+                     Halide::Expr(),
+                     {}});
+  }
+
+  std::vector<Item> items;
+  /// Per allocation, the last item that uses it.
+  std::map<std::string, size_t> lastUse;
+};
+
+/// A tensor of the network in the top-level function.
+struct NetworkValue {
+  /// Its halide_buffer_t.
+  Halide::Expr buffer;
+  /// Its sizes, PyTorch order.
+  std::vector<Halide::Expr> sizes;
+  /// The allocation holding it; empty for a model input.
+  std::string allocation;
+};
+} // namespace
+
+llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
+                                      const EmitOptions &opts,
+                                      const Halide::Target &target,
+                                      std::vector<std::string> &written) {
+  std::string model = func.getName().str();
+  mlir::Operation *ret = func.front().getTerminator();
+
+  // Every size must be static but a batch (dimension 0).
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto type = func.getArgument(i).getType().cast<mlir::RankedTensorType>();
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d)) {
+        auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name");
+        return errorOf(
+            "code generation needs every size of '" +
+            (name ? name.getValue().str() : "input" + std::to_string(i)) +
+            "' but the batch to be a number");
+      }
+  }
+  for (mlir::Operation &op : func.front()) {
+    if (&op == ret)
+      continue;
+    auto type = op.getResult(0).getType().cast<mlir::RankedTensorType>();
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        return errorOf("code generation needs static sizes except the "
+                       "batch, but layer '" +
+                       layerName(&op) + "' has a symbolic size at dimension " +
+                       std::to_string(d));
+  }
+
+  // One kernel per distinct layer and one copy per output rank, compiled
+  // in parallel into a temporary directory.
+  TemporaryDirectory objects;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("netc-" + model, objects.path))
+    return llvm::createStringError(ec, "cannot create a temporary directory");
+  auto objectPath = [&](const std::string &function) {
+    llvm::SmallString<128> path(objects.path);
+    llvm::sys::path::append(path, function + ".o");
+    return std::string(path);
+  };
+  // The kernels are only called by the top-level function, with buffers
+  // (never bounds queries), and share its Halide runtime.
+  Halide::Target kernelTarget =
+      target.with_feature(Halide::Target::NoRuntime)
+          .with_feature(Halide::Target::NoBoundsQuery);
+  std::vector<LayerKernel> kernels;
+  std::map<std::string, size_t> kernelOfKey;
+  for (mlir::Operation &op : func.front()) {
+    if (&op == ret ||
+        !kernelOfKey.emplace(nn::layerKey(&op), kernels.size()).second)
+      continue;
+    LayerKernel kernel;
+    kernel.op = &op;
+    kernel.function = llvm::formatv("{0}_k{1}_{2}", model, kernels.size(),
+                                    halide::funcName(layerName(&op)));
+    kernel.objectPath = objectPath(kernel.function);
+    kernels.push_back(std::move(kernel));
+  }
+  std::map<int, std::string> copyOfRank;
+  for (mlir::Value v : ret->getOperands()) {
+    int rank = int(v.getType().cast<mlir::RankedTensorType>().getRank());
+    copyOfRank.emplace(rank, model + "_copy" + std::to_string(rank));
+  }
+  std::vector<std::pair<int, std::string>> copies(copyOfRank.begin(),
+                                                  copyOfRank.end());
+  for (LayerKernel &kernel : kernels)
+    if (std::string error = lowerKernel(kernel, kernelTarget); !error.empty())
+      return errorOf(error);
+
+  // The top-level function: check the arguments, then call the layers in
+  // order, copying each network output into its buffer once computed.
+  std::vector<Halide::Argument> arguments;
+  TopLevelBody body;
+  llvm::DenseMap<mlir::Value, NetworkValue> values;
+  std::vector<std::string> inputNames;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    mlir::BlockArgument arg = func.getArgument(i);
+    auto type = arg.getType().cast<mlir::RankedTensorType>();
+    std::string name = "input" + std::to_string(i);
+    if (auto attr = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name"))
+      name = attr.getValue().str();
+    inputNames.push_back(name);
+    std::string param = halide::funcName(name);
+    arguments.emplace_back(param, Halide::Argument::InputBuffer,
+                           Halide::Float(32), int(type.getRank()),
+                           Halide::ArgumentEstimates());
+    NetworkValue value;
+    value.buffer = TopLevelBody::argument(param);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      value.sizes.push_back(type.isDynamicDim(d)
+                                ? Halide::Expr()
+                                : Halide::Expr(int(type.getDimSize(d))));
+    body.checkTensor(param, value.buffer, value.sizes, false);
+    // A symbolic batch is the buffer's.
+    if (!value.sizes.empty() && !value.sizes[0].defined()) {
+      std::string batch =
+          param + ".extent." + std::to_string(type.getRank() - 1);
+      body.let(batch,
+               HI::Call::make(Halide::Int(32), HI::Call::buffer_get_extent,
+                              {value.buffer, int(type.getRank() - 1)},
+                              HI::Call::Extern));
+      value.sizes[0] = HI::Variable::make(Halide::Int(32), batch);
+    }
+    values[arg] = value;
+  }
+
+  // The weights: arguments, or constants in the object.
+  Halide::Module module(model, target.with_feature(Halide::Target::NoRuntime));
+  auto weightBuffer = [&](const std::string &name,
+                          const std::vector<int64_t> &shape) -> Halide::Expr {
+    std::string param = halide::funcName(name);
+    if (opts.weights) {
+      const io::Tensor &tensor = opts.weights->at(name);
+      Halide::Buffer<float> buffer(
+          std::vector<int>(shape.rbegin(), shape.rend()), param);
+      std::copy(tensor.data.begin(), tensor.data.end(), buffer.data());
+      module.append(buffer);
+      return HI::Variable::make(Halide::type_of<halide_buffer_t *>(),
+                                param + ".buffer", buffer);
+    }
+    arguments.emplace_back(param, Halide::Argument::InputBuffer,
+                           Halide::Float(32), int(shape.size()),
+                           Halide::ArgumentEstimates());
+    // The kernel checks it.
+    return TopLevelBody::argument(param);
+  };
+
+  // The outputs: each is copied once its value exists.
+  std::vector<std::string> outputParams;
+  for (mlir::Value v : ret->getOperands()) {
+    mlir::Operation *def = v.getDefiningOp();
+    std::string name =
+        def ? layerName(def)
+            : inputNames[v.cast<mlir::BlockArgument>().getArgNumber()];
+    outputParams.push_back(halide::funcName(name) + "_output");
+  }
+  auto copyOutputs = [&](mlir::Value v) {
+    NetworkValue value = values.lookup(v);
+    for (unsigned i = 0; i < ret->getNumOperands(); ++i) {
+      if (ret->getOperand(i) != v)
+        continue;
+      // The copy checks the output buffer.
+      Halide::Expr out = TopLevelBody::argument(outputParams[i]);
+      std::vector<std::string> uses;
+      if (!value.allocation.empty())
+        uses.push_back(value.allocation);
+      body.call(copyOfRank.at(int(value.sizes.size())), {value.buffer, out},
+                uses);
+    }
+  };
+  for (mlir::BlockArgument arg : func.getArguments())
+    copyOutputs(arg);
+
+  unsigned allocations = 0;
+  for (mlir::Operation &op : func.front()) {
+    if (&op == ret)
+      continue;
+    const LayerKernel &kernel = kernels[kernelOfKey.at(nn::layerKey(&op))];
+    mlir::Value result = op.getResult(0);
+    if (!kernel.computes) {
+      values[result] = values.lookup(op.getOperand(0));
+      copyOutputs(result);
+      continue;
+    }
+    // The kernel's arguments: the operands, the weights, the result.
+    std::vector<Halide::Expr> args;
+    std::vector<std::string> uses;
+    std::map<std::string, Halide::Expr> operandExtents;
+    for (unsigned i = 0; i < op.getNumOperands(); ++i) {
+      NetworkValue operand = values.lookup(op.getOperand(i));
+      args.push_back(operand.buffer);
+      if (!operand.allocation.empty())
+        uses.push_back(operand.allocation);
+      size_t rank = operand.sizes.size();
+      for (size_t d = 0; d < rank; ++d)
+        operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =
+            operand.sizes[rank - 1 - d];
+    }
+    std::string layer = layerName(&op);
+    for (size_t w = 0; w < kernel.weightSuffixes.size(); ++w)
+      args.push_back(weightBuffer(layer + "." + kernel.weightSuffixes[w],
+                                  kernel.weightShapes[w]));
+    NetworkValue value;
+    for (const Halide::Expr &size : kernel.outputSizes)
+      value.sizes.push_back(HI::simplify(HI::substitute(operandExtents, size)));
+    // A dotted name, unlike every argument's.
+    value.allocation =
+        halide::funcName(layer) + ".value" + std::to_string(allocations++);
+    value.buffer = body.allocate(value.allocation, value.sizes);
+    args.push_back(value.buffer);
+    uses.push_back(value.allocation);
+    body.call(kernel.function, args, uses);
+    values[result] = value;
+    copyOutputs(result);
+  }
+  for (unsigned i = 0; i < ret->getNumOperands(); ++i)
+    arguments.emplace_back(outputParams[i], Halide::Argument::OutputBuffer,
+                           Halide::Float(32),
+                           int(values.lookup(ret->getOperand(i)).sizes.size()),
+                           Halide::ArgumentEstimates());
+
+  // The top-level function and its header, the Halide runtime, the kernels
+  // and the copies compile in parallel; then all objects go into one
+  // library.
+  module.append(HI::LoweredFunc(model, arguments, body.build(),
+                                Halide::LinkageType::ExternalPlusMetadata));
+  llvm::SmallString<128> tmp;
+  llvm::sys::path::append(tmp, opts.outputDir,
+                          "." + model + ".tmp" + std::to_string(::getpid()));
+  std::string prefix(tmp);
+  TemporaryFiles unfinished{{prefix + ".a", prefix + ".h"}};
+  std::vector<std::string> members{objectPath(model),
+                                   objectPath(model + "_runtime")};
+  for (const LayerKernel &kernel : kernels)
+    if (kernel.computes)
+      members.push_back(kernel.objectPath);
+  for (auto &[rank, function] : copies)
+    members.push_back(objectPath(function));
+  if (llvm::Error e = forEachInParallel(
+          2 + kernels.size() + copies.size(), [&](size_t i) -> std::string {
+            if (i == 0) {
+              module.compile(
+                  {{Halide::OutputFileType::c_header, prefix + ".h"}});
+              return compileTopLevel(module, members[0]);
+            }
+            if (i == 1) {
+              Halide::compile_standalone_runtime(members[1], target);
+              return "";
+            }
+            i -= 1;
+            if (i <= kernels.size()) {
+              LayerKernel &kernel = kernels[i - 1];
+              if (kernel.computes)
+                kernel.pipeline.compile_to_object(
+                    kernel.objectPath, kernel.arguments, kernel.function,
+                    kernelTarget);
+              return "";
+            }
+            auto &[rank, function] = copies[i - 1 - kernels.size()];
+            return compileCopyKernel(rank, function, objectPath(function),
+                                     kernelTarget);
+          }))
+    return e;
+  Halide::create_static_library(members, target, prefix + ".a");
+  for (const char *ext : {".a", ".h"}) {
+    llvm::SmallString<128> final;
+    llvm::sys::path::append(final, opts.outputDir, model + ext);
+    if (llvm::Error e = moveInto(prefix + ext, std::string(final)))
+      return e;
+    written.push_back(std::string(final));
+  }
+  return llvm::Error::success();
+}
