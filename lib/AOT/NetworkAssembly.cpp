@@ -9,11 +9,13 @@
 // pipeline, whose compile time grows superlinearly with its size (ResNet-50
 // took about 125 s on 2 cores).
 //
-// 1. Each distinct layer (nn::layerKey) is lowered on its own, its operands
-//    and weights buffer arguments of fixed sizes (but a free batch), given
-//    the tuned schedule and compiled to an object without the Halide
-//    runtime: the kernel the JIT compiles for it, which checks the shape of
-//    every buffer it is passed. Identical layers share one kernel.
+// 1. Each distinct layer (nn::FusedLayer::key: a Conv2d with the
+//    BatchNorm2d, residual Add and activation fused into its epilogue, or
+//    one op) is lowered on its own, its operands and weights buffer
+//    arguments of fixed sizes (but a free batch), given the tuned schedule
+//    and compiled to an object without the Halide runtime: the kernel the
+//    JIT compiles for it, which checks the shape of every buffer it is
+//    passed. Identical layers share one kernel.
 // 2. The top-level function is written directly in Halide's IR (a
 //    LoweredFunc): it checks the model's inputs, allocates each layer's
 //    result on the heap, calls the layers' kernels in order, frees each
@@ -34,7 +36,7 @@
 
 #include "EmitterSupport.h"
 
-#include "netc/Dialect/NN/Analysis/LayerKey.h"
+#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
@@ -60,8 +62,9 @@ using namespace netc::aot;
 namespace {
 /// The compiled function of one distinct layer.
 struct LayerKernel {
-  /// The first layer with this key, which the kernel is lowered from.
-  mlir::Operation *op = nullptr;
+  /// The first (fused) layer with this key, which the kernel is lowered
+  /// from.
+  nn::FusedLayer layer;
   /// The kernel's symbol: `<model>_k<index>_<layer>`, unique in the library
   /// with its `_argv` and `_metadata` companions.
   std::string function;
@@ -70,8 +73,10 @@ struct LayerKernel {
   bool computes = true;
   /// The names of the kernel's operand ImageParams, in argument order.
   std::vector<std::string> inputNames;
-  /// The state_dict suffixes of its weights ("weight", "running_mean"...),
-  /// in argument order, after the operands, and their PyTorch-order shapes.
+  /// Its weights in argument order, after the operands: which op of the
+  /// fused layer owns each (FusedLayer::ownerOf), their state_dict suffixes
+  /// ("weight", "running_mean"...) and PyTorch-order shapes.
+  std::vector<unsigned> weightOwners;
   std::vector<std::string> weightSuffixes;
   std::vector<std::vector<int64_t>> weightShapes;
   /// The result's sizes in PyTorch order, as expressions of the operands'
@@ -111,18 +116,20 @@ static llvm::Error errorOf(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// Lowers `kernel.op` alone with its weights as ImageParams and schedules
-/// it for `target`, filling in `kernel`. Every size but a free batch is
+/// Lowers `kernel.layer` alone with its weights as ImageParams and
+/// schedules it for `target`, filling in `kernel`. Every size but a free batch is
 /// fixed, so the kernel checks the shape of every buffer it is passed.
 /// Returns an error message, or an empty string.
 static std::string lowerKernel(LayerKernel &kernel,
                                const Halide::Target &target) {
-  std::string layer = layerName(kernel.op);
   std::vector<Halide::ImageParam> weights;
   halide::WeightProvider provider =
       [&](const std::string &name,
           const std::vector<int64_t> &shape) -> Halide::Func {
-    kernel.weightSuffixes.push_back(name.substr(layer.size() + 1));
+    unsigned owner = kernel.layer.ownerOf(name);
+    kernel.weightOwners.push_back(owner);
+    kernel.weightSuffixes.push_back(
+        name.substr(layerName(kernel.layer.ops[owner]).size() + 1));
     kernel.weightShapes.push_back(shape);
     Halide::ImageParam param(Halide::Float(32), int(shape.size()),
                              halide::funcName(name));
@@ -135,10 +142,10 @@ static std::string lowerKernel(LayerKernel &kernel,
     return f;
   };
   llvm::Expected<halide::LoweredNetwork> net =
-      halide::lowerLayer(kernel.op, provider);
+      halide::lowerFusedLayer(kernel.layer, provider);
   if (!net)
     return llvm::toString(net.takeError());
-  if (net->layers.front().funcs.empty()) {
+  if (net->layers.size() == 1 && net->layers.front().funcs.empty()) {
     kernel.computes = false;
     return "";
   }
@@ -414,16 +421,17 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   Halide::Target kernelTarget =
       target.with_feature(Halide::Target::NoRuntime)
           .with_feature(Halide::Target::NoBoundsQuery);
+  std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, opts.fuse);
   std::vector<LayerKernel> kernels;
   std::map<std::string, size_t> kernelOfKey;
-  for (mlir::Operation &op : func.front()) {
-    if (&op == ret ||
-        !kernelOfKey.emplace(nn::layerKey(&op), kernels.size()).second)
+  for (const nn::FusedLayer &layer : layers) {
+    if (!kernelOfKey.emplace(layer.key(), kernels.size()).second)
       continue;
     LayerKernel kernel;
-    kernel.op = &op;
-    kernel.function = llvm::formatv("{0}_k{1}_{2}", model, kernels.size(),
-                                    halide::funcName(layerName(&op)));
+    kernel.layer = layer;
+    kernel.function =
+        llvm::formatv("{0}_k{1}_{2}", model, kernels.size(),
+                      halide::funcName(layerName(layer.ops.front())));
     kernel.objectPath = objectPath(kernel.function);
     kernels.push_back(std::move(kernel));
   }
@@ -523,13 +531,11 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     copyOutputs(arg);
 
   unsigned allocations = 0;
-  for (mlir::Operation &op : func.front()) {
-    if (&op == ret)
-      continue;
-    const LayerKernel &kernel = kernels[kernelOfKey.at(nn::layerKey(&op))];
-    mlir::Value result = op.getResult(0);
+  for (const nn::FusedLayer &layer : layers) {
+    const LayerKernel &kernel = kernels[kernelOfKey.at(layer.key())];
+    mlir::Value result = layer.result();
     if (!kernel.computes) {
-      values[result] = values.lookup(op.getOperand(0));
+      values[result] = values.lookup(layer.operands.front());
       copyOutputs(result);
       continue;
     }
@@ -537,8 +543,8 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     std::vector<Halide::Expr> args;
     std::vector<std::string> uses;
     std::map<std::string, Halide::Expr> operandExtents;
-    for (unsigned i = 0; i < op.getNumOperands(); ++i) {
-      NetworkValue operand = values.lookup(op.getOperand(i));
+    for (unsigned i = 0; i < layer.operands.size(); ++i) {
+      NetworkValue operand = values.lookup(layer.operands[i]);
       args.push_back(operand.buffer);
       if (!operand.allocation.empty())
         uses.push_back(operand.allocation);
@@ -547,16 +553,17 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
         operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =
             operand.sizes[rank - 1 - d];
     }
-    std::string layer = layerName(&op);
     for (size_t w = 0; w < kernel.weightSuffixes.size(); ++w)
-      args.push_back(weightBuffer(layer + "." + kernel.weightSuffixes[w],
-                                  kernel.weightShapes[w]));
+      args.push_back(weightBuffer(
+          layerName(layer.ops[kernel.weightOwners[w]]) + "." +
+              kernel.weightSuffixes[w],
+          kernel.weightShapes[w]));
     NetworkValue value;
     for (const Halide::Expr &size : kernel.outputSizes)
       value.sizes.push_back(HI::simplify(HI::substitute(operandExtents, size)));
     // A dotted name, unlike every argument's.
-    value.allocation =
-        halide::funcName(layer) + ".value" + std::to_string(allocations++);
+    value.allocation = halide::funcName(layerName(layer.last())) + ".value" +
+                       std::to_string(allocations++);
     value.buffer = body.allocate(value.allocation, value.sizes);
     args.push_back(value.buffer);
     uses.push_back(value.allocation);

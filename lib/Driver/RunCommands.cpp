@@ -211,6 +211,7 @@ int netc::runCompileToLibrary(const RunOptions &options) {
       return int(ExitSuccess);
     }
     aot::EmitOptions emit;
+    emit.fuse = !options.common.noFuse;
     emit.outputDir = options.common.outputDir;
     emit.target = options.target;
     emit.perLayer = options.perLayer;

@@ -38,6 +38,9 @@ struct EmitOptions {
   /// One function per Conv2d (identical convolutions share one compiled
   /// function), plus one shared Halide runtime library.
   bool perLayer = false;
+  /// The whole-network library: a Conv2d and the BatchNorm2d, residual Add
+  /// and activation after it are one kernel (nn::fuseLayers).
+  bool fuse = true;
 };
 
 /// Compiles `func` and writes `<name>.a` and `<name>.h` (per layer:
