@@ -482,6 +482,60 @@ CASES.append({
                 "dw_w3", "dw_nopad", "g2_c64", "g4_c24", "g8_c8_pw", "c3_w67"],
 })
 
+# The depthwise bands and pointwise rows (ConvSchedule.cpp): zero padding
+# built as zeros plus a dense copy of each row, padded per band of rows with
+# a sliding window; register tiles of several rows (heights the tile does
+# not divide: shifted inwards); several small planes per task (channel
+# counts the task does not divide: guarded); stride 2 on odd widths,
+# dilation, a 5x5 kernel, padding wider than the kernel's reach, uneven
+# padding, a depthwise multiplier, reflect padding through the bands; and
+# MobileNetV2's depthwise and pointwise layers with their BatchNorm2d,
+# ReLU6 and residual Add fused. The 1x1 layers with few input channels and
+# rows of at least 28 take the row tiles (6 output channels by 2 rows by 2
+# vectors), with channel counts that 6 does not divide.
+CASES.append({
+    "name": "sched_depthwise_bands", "kind": "sched",
+    "inputs": {"a": [2, 24, 13, 37], "b": [1, 33, 5, 3], "c": [1, 40, 5, 5],
+               "w": [2, 20, 11, 29], "v": [1, 8, 7, 64]},
+    "layers": [
+        conv("dw_w37", 24, 24, 3, "a", groups=24, padding=1),
+        conv("dw_s2_w37", 24, 24, 3, "a", groups=24, stride=2, padding=1),
+        conv("dw_k5_s2", 24, 24, 5, "a", groups=24, stride=2, padding=2,
+             bias=False),
+        conv("dw_dil3", 24, 24, 3, "a", groups=24, dilation=3, padding=3),
+        conv("dw_pad2", 24, 24, 3, "a", groups=24, padding=2),
+        conv("dw_uneven", 24, 24, 3, "a", groups=24, padding=[2, 0]),
+        conv("dw_mult3", 24, 72, 3, "a", groups=24, padding=1),
+        conv("dw_reflect", 24, 24, 3, "a", groups=24, padding=1,
+             padding_mode="reflect"),
+        conv("dw_tiny33", 33, 33, 3, "b", groups=33, padding=1),
+        conv("dw_tiny40_s2", 40, 40, 3, "c", groups=40, stride=2,
+             padding=1),
+        conv("dw_w64", 8, 8, 3, "v", groups=8, padding=1),
+        conv("pw_w29", 20, 32, 1, "w", bias=False),
+        conv("pw_c3", 20, 3, 1, "w"),
+        conv("pw_w64_c13", 8, 13, 1, "v"),
+        # MobileNetV2's inverted residual, fused chains.
+        conv("mb_expand", 20, 40, 1, "w", bias=False),
+        L("mb_bn1", "BatchNorm2d", "mb_expand", num_features=40),
+        L("mb_r1", "ReLU6", "mb_bn1"),
+        conv("mb_dw", 40, 40, 3, "mb_r1", groups=40, padding=1, bias=False),
+        L("mb_bn2", "BatchNorm2d", "mb_dw", num_features=40),
+        L("mb_r2", "ReLU6", "mb_bn2"),
+        conv("mb_project", 40, 20, 1, "mb_r2", bias=False),
+        L("mb_bn3", "BatchNorm2d", "mb_project", num_features=20),
+        L("mb_add", "Add", ["mb_bn3", "w"]),
+        conv("mb_dw_s2", 40, 40, 3, "mb_r1", groups=40, stride=2,
+             padding=1, bias=False),
+        L("mb_bn4", "BatchNorm2d", "mb_dw_s2", num_features=40),
+        L("mb_r4", "ReLU6", "mb_bn4"),
+    ],
+    "outputs": ["dw_w37", "dw_s2_w37", "dw_k5_s2", "dw_dil3", "dw_pad2",
+                "dw_uneven", "dw_mult3", "dw_reflect", "dw_tiny33",
+                "dw_tiny40_s2", "dw_w64", "pw_w29", "pw_c3", "pw_w64_c13",
+                "mb_add", "mb_r4"],
+})
+
 # --- whole networks (reduced, built from torchvision's own blocks) ------------
 
 

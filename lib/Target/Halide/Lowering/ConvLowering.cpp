@@ -67,8 +67,25 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   // the Func into the kernel.
   Func padded = ctx.makeFunc(name, "padded");
   bool unpadded = p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0;
+  bool growsOnly = p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0;
   if (unpadded) {
     padded(v) = input.func(v);
+  } else if (mode == "zeros" && growsOnly) {
+    // Zeros, then each row's input copied into its interior: the copy is a
+    // dense run of loads, where a select on the column would make each
+    // vector that straddles the left or right border a gather. The rows
+    // stay a pure variable, so a schedule can pad a band of rows; the
+    // select on the row is one scalar test per row.
+    padded(v) = 0.0f;
+    Halide::RDom in(0, int(inW), funcName(name) + "_in");
+    Expr row = Halide::clamp(Halide::likely(y - int(p[0])), 0, int(inH - 1));
+    std::vector<Expr> dst = {in.x + int(p[2]), y, c};
+    std::vector<Expr> src = {in.x, row, c};
+    dst.insert(dst.end(), rest.begin(), rest.end());
+    src.insert(src.end(), rest.begin(), rest.end());
+    Expr inside = y >= int(p[0]) && y < int(p[0] + inH);
+    padded(dst) =
+        Halide::select(inside, Halide::likely(input.func(src)), 0.0f);
   } else {
     std::vector<Expr> src = {sourceIndex(x - int(p[2]), inW, mode),
                              sourceIndex(y - int(p[0]), inH, mode), c};
