@@ -27,6 +27,7 @@
 #include "mlir/Dialect/StandardOps/IR/Ops.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -365,7 +366,7 @@ int netc::runRun(const RunOptions &options) {
                               shapeText(r.shape));
       size_t shown = std::min<size_t>(r.data.size(), 8);
       for (size_t k = 0; k < shown; ++k)
-        llvm::outs() << formatv(" {0:g}", r.data[k]);
+        llvm::outs() << llvm::format(" %.6g", double(r.data[k]));
       if (shown < r.data.size())
         llvm::outs() << formatv(" ... ({0} values)", r.data.size());
       llvm::outs() << "\n";

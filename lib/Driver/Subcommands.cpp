@@ -30,6 +30,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -154,6 +155,15 @@ static llvm::json::Array shapeToJSON(llvm::ArrayRef<nn::Dim> shape) {
   return a;
 }
 
+/// a + b, or the largest int64_t where it would overflow: counts of layers
+/// that each fit 64 bits can sum past them.
+static int64_t saturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum))
+    return std::numeric_limits<int64_t>::max();
+  return sum;
+}
+
 struct Totals {
   int64_t params = 0, buffers = 0;
   std::optional<int64_t> macs = 0;
@@ -162,10 +172,10 @@ struct Totals {
 static Totals totalsOf(const NetworkSummary &s) {
   Totals t;
   for (const LayerSummary &l : s.layers) {
-    t.params += l.stats.params;
-    t.buffers += l.stats.buffers;
+    t.params = saturatingAdd(t.params, l.stats.params);
+    t.buffers = saturatingAdd(t.buffers, l.stats.buffers);
     if (t.macs && l.stats.macs)
-      t.macs = *t.macs + *l.stats.macs;
+      t.macs = saturatingAdd(*t.macs, *l.stats.macs);
     else
       t.macs = std::nullopt;
   }
@@ -292,9 +302,9 @@ static void printSummaryTable(const NetworkSummary &s, unsigned depth) {
     for (const std::string &prefix : groupPrefixes(l.name)) {
       GroupRow &g = groups[prefix];
       g.last = &l;
-      g.params += l.stats.params;
+      g.params = saturatingAdd(g.params, l.stats.params);
       g.macs = g.macs && l.stats.macs
-                   ? std::optional<int64_t>(*g.macs + *l.stats.macs)
+                   ? std::optional<int64_t>(saturatingAdd(*g.macs, *l.stats.macs))
                    : std::nullopt;
     }
 

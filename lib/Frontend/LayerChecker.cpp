@@ -173,6 +173,14 @@ static void explainConvPadding(LayerSummary &row, llvm::ArrayRef<nn::Dim> in,
   const nn::Dim &h = in[in.size() - 2], &w = in[in.size() - 1];
   if (!h.isKnown() || !w.isKnown())
     return;
+  // Sizes that a model can run with; beyond them (a diagnostic says why)
+  // the sums below could overflow.
+  const int64_t limit = int64_t(1) << 30;
+  for (int64_t v : {h.value(), w.value(), a.kernel[0], a.kernel[1],
+                    a.dilation[0], a.dilation[1], pad[0], pad[1], pad[2],
+                    pad[3]})
+    if (v < 0 || v > limit)
+      return;
   int64_t reach[2] = {a.dilation[0] * (a.kernel[0] - 1),
                       a.dilation[1] * (a.kernel[1] - 1)};
   int64_t added[2] = {pad[0] + pad[1], pad[2] + pad[3]};
