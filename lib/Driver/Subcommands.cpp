@@ -401,13 +401,17 @@ int netc::runSummary(const NetcOptions &options) {
 /// Prints what `netc explain` knows of one layer: its problems first (a
 /// layer with errors is explained as far as it could be checked), then
 /// shapes, PyTorch's formulas with its numbers, tensors and counts.
-static void printExplanation(llvm::StringRef file, const LayerSummary &layer) {
+static void printExplanation(llvm::StringRef file,
+                             const NetworkSummary &summary,
+                             const LayerSummary &layer) {
   const nn::LayerStats &st = layer.stats;
   llvm::raw_ostream &os = llvm::outs();
   os << formatv("layer '{0}' ({1}) at {2}:{3}:{4}\n", layer.name, layer.op,
                 file, layer.line, layer.column);
-  for (const auto &[text, line] : layer.instantiations)
-    os << formatv("  {0}, line {1}\n", text, line);
+  if (layer.instantiation >= 0)
+    for (const auto &[text, line] :
+         summary.instantiations[size_t(layer.instantiation)])
+      os << formatv("  {0}, line {1}\n", text, line);
   for (const std::string &p : layer.problems)
     os << "  " << p << "\n";
   os << "  input:  " << nn::formatShape(layer.inputShape) << "\n";
@@ -452,7 +456,7 @@ int netc::runExplain(const NetcOptions &options) {
           llvm::errs() << "\n";
           return ExitUsageError;
         }
-        printExplanation(options.inputFile, *layer);
+        printExplanation(options.inputFile, summary, *layer);
         return ExitSuccess;
       },
       /*withErrors=*/true);

@@ -206,6 +206,9 @@ private:
   unsigned hardErrors = 0;
   /// The instantiation notes of the scope being read.
   const std::vector<Instantiation> *currentStack = nullptr;
+  /// currentStack's index in the summary's instantiations, once a layer
+  /// of it was checked; -1 before.
+  int currentStackId = -1;
   /// While a layer is checked: its summary row's problem list, which
   /// collects the diagnostics for `netc explain`.
   std::vector<std::string> *currentProblems = nullptr;

@@ -264,9 +264,16 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   out.poisoned = poisoned;
   LayerSummary row{decl.name, opName.str(), {}, {}};
   currentProblems = &row.problems;
-  if (currentStack)
-    for (const Instantiation &inst : llvm::reverse(*currentStack))
-      row.instantiations.push_back({inst.text, inst.pos.line});
+  if (currentStack && !currentStack->empty()) {
+    // One entry per block instance, shared by its layers.
+    if (currentStackId < 0) {
+      currentStackId = int(info.instantiations.size());
+      auto &entry = info.instantiations.emplace_back();
+      for (const Instantiation &inst : llvm::reverse(*currentStack))
+        entry.push_back({inst.text, inst.pos.line});
+    }
+    row.instantiation = currentStackId;
+  }
   nn::LayerStats &stats = row.stats;
   stats.receptiveField = in.receptiveField;
   stats.jump = in.jump;

@@ -704,7 +704,9 @@ std::optional<unsigned> Importer::instantiateBlock(const BlockDef &block,
   inner.blockPath.push_back(block.name);
 
   const std::vector<Instantiation> *saved = currentStack;
+  int savedId = currentStackId;
   currentStack = &inner.stack;
+  currentStackId = -1;
   readLayerList(*block.layers, inner);
   std::optional<unsigned> out = inner.last;
   if (block.output) {
@@ -720,6 +722,7 @@ std::optional<unsigned> Importer::instantiateBlock(const BlockDef &block,
     }
   }
   currentStack = saved;
+  currentStackId = savedId;
   return out;
 }
 
@@ -1142,6 +1145,7 @@ void Importer::warnUnreachable() {
         work.push_back(in);
   }
   const std::vector<Instantiation> *saved = currentStack;
+  int savedId = currentStackId;
   currentStack = nullptr;
   for (unsigned v = 0; v < values.size(); ++v)
     if (values[v].layer >= 0 && !reached[v])
@@ -1150,6 +1154,7 @@ void Importer::warnUnreachable() {
                       "but not computed",
                       values[v].producer));
   currentStack = saved;
+  currentStackId = savedId;
 }
 
 void Importer::finishFunction() {

@@ -55,10 +55,9 @@ struct LayerSummary {
   /// The errors and warnings reported at this layer, with their notes
   /// ("  note: set `in_channels: 1`"), for `netc explain`.
   std::vector<std::string> problems;
-  /// For a layer of a block instance, innermost first: "in block
-  /// 'Bottleneck' instantiated as 'layer1.0' (planes=64)" and the line of
-  /// that use.
-  std::vector<std::pair<std::string, unsigned>> instantiations;
+  /// For a layer of a block instance: its index in
+  /// NetworkSummary::instantiations; -1 outside blocks.
+  int instantiation = -1;
   /// The layer's position: file line and column.
   unsigned line = 0, column = 0;
 };
@@ -73,6 +72,10 @@ struct NetworkSummary {
   /// made, by full name, with what made them: "BasicBlock",
   /// "BasicBlock x2".
   std::map<std::string, std::string> groups;
+  /// The instantiation stacks that layers refer to, one per block
+  /// instance, innermost first: "in block 'Bottleneck' instantiated as
+  /// 'layer1.0' (planes=64)" and the line of that use.
+  std::vector<std::vector<std::pair<std::string, unsigned>>> instantiations;
 };
 
 /// Reads and checks the model in buffer `bufferId` of `sourceMgr`. Problems
