@@ -38,6 +38,7 @@
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
+#include "netc/Runtime/JITSession.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -594,7 +595,7 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
       members.push_back(kernel.objectPath);
   for (auto &[rank, function] : copies)
     members.push_back(objectPath(function));
-  if (llvm::Error e = forEachInParallel(
+  if (llvm::Error e = runtime::forEachInParallel(
           2 + kernels.size() + copies.size(), [&](size_t i) -> std::string {
             if (i == 0) {
               module.compile(

@@ -21,6 +21,7 @@
 #include "netc/Dialect/NN/Analysis/LayerKey.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Dialect/NN/IR/NNOps.h"
+#include "netc/Runtime/JITSession.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -164,7 +165,7 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
     }
     std::vector<std::vector<std::string>> files(toCompile.size());
     if (llvm::Error e =
-            forEachInParallel(toCompile.size(), [&](size_t i) -> std::string {
+            runtime::forEachInParallel(toCompile.size(), [&](size_t i) -> std::string {
               WeightArguments weights(opts.weights ? &*opts.weights : nullptr);
               llvm::Expected<halide::LoweredNetwork> net =
                   halide::lowerLayer(toCompile[i].first, weights.provider());

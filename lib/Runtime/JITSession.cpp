@@ -145,6 +145,35 @@ void runtime::reportCompileProgress(size_t done, size_t total) {
     progressCallback(done, total);
 }
 
+llvm::Error
+runtime::forEachInParallel(size_t count,
+                           llvm::function_ref<std::string(size_t index)> work) {
+  std::vector<std::string> errors(count);
+  std::atomic<size_t> next{0}, done{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < count; i = next++) {
+      try {
+        errors[i] = work(i);
+      } catch (const Halide::Error &e) {
+        errors[i] = "Halide: " + std::string(e.what());
+      }
+      reportCompileProgress(++done, count);
+    }
+  };
+  size_t threads = std::min<size_t>(
+      std::max(1u, std::thread::hardware_concurrency()), count);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
+  return llvm::Error::success();
+}
+
 JITSession::JITSession(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 JITSession::~JITSession() = default;
 
@@ -221,35 +250,16 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
       work.push_back({key, &layer});
   }
   std::vector<std::unique_ptr<Kernel>> kernels(work.size());
-  std::vector<std::string> errors(work.size());
-  std::atomic<size_t> next{0}, done{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < work.size(); i = next++) {
-      try {
+  if (llvm::Error e = forEachInParallel(work.size(), [&](size_t i) {
         llvm::Expected<std::unique_ptr<Kernel>> k =
             compileKernel(*work[i].second, schedule, impl.target);
-        if (k)
-          kernels[i] = std::move(*k);
-        else
-          errors[i] = llvm::toString(k.takeError());
-      } catch (const Halide::Error &e) {
-        errors[i] = "Halide: " + std::string(e.what());
-      }
-      reportCompileProgress(++done, work.size());
-    }
-  };
-  size_t threads = std::min<size_t>(
-      std::max(1u, std::thread::hardware_concurrency()), work.size());
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool)
-    t.join();
+        if (!k)
+          return llvm::toString(k.takeError());
+        kernels[i] = std::move(*k);
+        return std::string();
+      }))
+    return e;
   for (size_t i = 0; i < work.size(); ++i) {
-    if (!errors[i].empty())
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     errors[i]);
     byKey[work[i].first] = kernels[i].get();
     if (kernels[i])
       impl.kernels.push_back(std::move(kernels[i]));

@@ -18,6 +18,7 @@
 #include "netc/Runtime/Weights.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <functional>
@@ -38,6 +39,15 @@ void setCompileProgress(CompileProgress progress);
 
 /// Reports one more compiled layer out of `total` to the callback.
 void reportCompileProgress(size_t done, size_t total);
+
+/// Calls `work` for 0 .. count-1 on up to the machine's cores (each Halide
+/// module compiles in its own LLVM context) and reports each finished item
+/// to the compile-progress callback. `work` returns an error message, or an
+/// empty string; a Halide::Error it throws is caught. Returns the first
+/// error in index order. The JIT and the AOT emitters compile with it.
+llvm::Error
+forEachInParallel(size_t count,
+                  llvm::function_ref<std::string(size_t index)> work);
 
 /// Which schedule to compile with.
 enum class Schedule { Reference, Tuned };
