@@ -37,6 +37,7 @@
 #include "EmitterSupport.h"
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
+#include "netc/Dialect/NN/Analysis/ValueNames.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Runtime/JITSession.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
@@ -386,13 +387,10 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     auto type = func.getArgument(i).getType().cast<mlir::RankedTensorType>();
     for (int64_t d = 1; d < type.getRank(); ++d)
-      if (type.isDynamicDim(d)) {
-        auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name");
-        return errorOf(
-            "code generation needs every size of '" +
-            (name ? name.getValue().str() : "input" + std::to_string(i)) +
-            "' but the batch to be a number");
-      }
+      if (type.isDynamicDim(d))
+        return errorOf("code generation needs every size of '" +
+                       nn::inputName(func, i) +
+                       "' but the batch to be a number");
   }
   for (mlir::Operation &op : func.front()) {
     if (&op == ret)
@@ -452,14 +450,10 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   std::vector<Halide::Argument> arguments;
   TopLevelBody body;
   llvm::DenseMap<mlir::Value, NetworkValue> values;
-  std::vector<std::string> inputNames;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     mlir::BlockArgument arg = func.getArgument(i);
     auto type = arg.getType().cast<mlir::RankedTensorType>();
-    std::string name = "input" + std::to_string(i);
-    if (auto attr = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name"))
-      name = attr.getValue().str();
-    inputNames.push_back(name);
+    std::string name = nn::inputName(func, i);
     std::string param = halide::funcName(name);
     arguments.emplace_back(param, Halide::Argument::InputBuffer,
                            Halide::Float(32), int(type.getRank()),
@@ -508,11 +502,7 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   // The outputs: each is copied once its value exists.
   std::vector<std::string> outputParams;
   for (mlir::Value v : ret->getOperands()) {
-    mlir::Operation *def = v.getDefiningOp();
-    std::string name =
-        def ? layerName(def)
-            : inputNames[v.cast<mlir::BlockArgument>().getArgNumber()];
-    outputParams.push_back(halide::funcName(name) + "_output");
+    outputParams.push_back(halide::funcName(nn::valueName(v)) + "_output");
   }
   auto copyOutputs = [&](mlir::Value v) {
     NetworkValue value = values.lookup(v);

@@ -16,6 +16,7 @@
 #include "ModelLoading.h"
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
+#include "netc/Dialect/NN/Analysis/ValueNames.h"
 #include "netc/Driver/DiagnosticFormats.h"
 #include "netc/Frontend/YAMLImporter.h"
 
@@ -99,18 +100,6 @@ int netc::processModels(const NetcOptions &options, const ModelAction &action,
   return status;
 }
 
-/// The name a value has in the model: its layer's, or its input's.
-static std::string valueName(mlir::Value v) {
-  if (mlir::Operation *def = v.getDefiningOp())
-    return def->getAttrOfType<mlir::StringAttr>("name").getValue().str();
-  auto arg = v.cast<mlir::BlockArgument>();
-  auto func = llvm::cast<mlir::FuncOp>(arg.getOwner()->getParentOp());
-  if (auto name =
-          func.getArgAttrOfType<mlir::StringAttr>(arg.getArgNumber(), "nn.name"))
-    return name.getValue().str();
-  return "input" + std::to_string(arg.getArgNumber());
-}
-
 /// Prints the IR (`--emit=mlir`), or the kernels that code generation
 /// compiles, in the order they run, with the values each reads
 /// (`--emit=kernels`).
@@ -124,7 +113,7 @@ static int maybeEmit(const NetcOptions &options, mlir::ModuleOp module) {
          nn::fuseLayers(func, !options.noFuse)) {
       std::vector<std::string> reads;
       for (mlir::Value v : layer.operands)
-        reads.push_back(valueName(v));
+        reads.push_back(nn::valueName(v));
       llvm::outs() << layer.name() << " <- " << llvm::join(reads, ", ")
                    << "\n";
     }

@@ -21,6 +21,7 @@
 #include "netc/Runtime/JITSession.h"
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
+#include "netc/Dialect/NN/Analysis/ValueNames.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -339,9 +340,7 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
         llvm::DenseMap<mlir::Value, unsigned> ids;
         for (unsigned i = 0; i < func.getNumArguments(); ++i) {
           ids[func.getArgument(i)] = impl.numValues++;
-          auto name = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name");
-          impl.inputNames.push_back(name ? name.getValue().str()
-                                         : "input" + std::to_string(i));
+          impl.inputNames.push_back(nn::inputName(func, i));
         }
         for (const nn::FusedLayer &layer : layers) {
           std::vector<unsigned> operands;
@@ -355,13 +354,7 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
         }
         for (mlir::Value v : func.front().getTerminator()->getOperands()) {
           impl.outputs.push_back(ids.lookup(v));
-          mlir::Operation *def = v.getDefiningOp();
-          impl.outputNames.push_back(
-              def ? def->getAttrOfType<mlir::StringAttr>("name")
-                        .getValue()
-                        .str()
-                  : impl.inputNames[v.cast<mlir::BlockArgument>()
-                                        .getArgNumber()]);
+          impl.outputNames.push_back(nn::valueName(v));
         }
         return llvm::Error::success();
       });

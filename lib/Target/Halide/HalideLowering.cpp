@@ -13,6 +13,7 @@
 
 #include "LoweringPatterns.h"
 
+#include "netc/Dialect/NN/Analysis/ValueNames.h"
 #include "netc/Dialect/NN/IR/NNOps.h"
 
 #include "mlir/Dialect/StandardOps/IR/Ops.h"
@@ -224,9 +225,7 @@ halide::lowerNetwork(mlir::FuncOp func, const WeightProvider &weights) {
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
     mlir::BlockArgument arg = func.getArgument(i);
     auto type = arg.getType().cast<mlir::RankedTensorType>();
-    std::string name = "input" + std::to_string(i);
-    if (auto loc = func.getArgAttrOfType<mlir::StringAttr>(i, "nn.name"))
-      name = loc.getValue().str();
+    std::string name = nn::inputName(func, i);
     Halide::ImageParam param;
     llvm::Expected<Tensor> t = inputTensor(type, name, param);
     if (!t)
@@ -241,12 +240,7 @@ halide::lowerNetwork(mlir::FuncOp func, const WeightProvider &weights) {
     if (auto ret = llvm::dyn_cast<mlir::ReturnOp>(op)) {
       for (mlir::Value v : ret.getOperands()) {
         net.outputs.push_back(tensors.lookup(v));
-        std::string name = "output";
-        if (mlir::Operation *def = v.getDefiningOp())
-          name = def->getAttrOfType<mlir::StringAttr>("name").getValue().str();
-        else
-          name = net.inputNames[v.cast<mlir::BlockArgument>().getArgNumber()];
-        net.outputNames.push_back(name);
+        net.outputNames.push_back(nn::valueName(v));
       }
       continue;
     }
