@@ -78,11 +78,16 @@ for target in "${targets[@]}"; do
   # fixed number of executions (100 times more for the fast file readers),
   # so the same binary and corpus always do the same work; SECONDS stays a
   # cap. Without it, the run explores for SECONDS from a random seed.
+  # It also starts from an empty corpus, as on a clean clone: inputs kept
+  # from earlier local runs would send it down another path than CI's.
   limits=(-max_total_time="$seconds")
   if [ -n "${NETC_FUZZ_RUNS:-}" ]; then
     runs=$NETC_FUZZ_RUNS
     [ "$target" = netc-fuzz-yaml ] || runs=$((runs * 100))
     limits+=(-runs="$runs" -seed="${NETC_FUZZ_SEED:-1}")
+    work=$build/corpus-deterministic/$target
+    rm -rf "$work"
+    mkdir -p "$work"
   fi
   timeout -k 10 $((seconds + 300)) \
     "$bin" "${common[@]}" "${limits[@]}" -dict="$dict" \

@@ -50,9 +50,12 @@ static mlir::FileLineColLoc filePosition(mlir::Location loc) {
 static CollectedDiagnostic collect(const mlir::Diagnostic &diag) {
   CollectedDiagnostic c;
   c.severity = severityName(diag.getSeverity());
-  c.message = diag.str();
+  // JSON strings must be UTF-8; the front end rejects other input, and this
+  // keeps any byte that still gets through (a file name, say) from
+  // breaking the JSON writer.
+  c.message = llvm::json::fixUTF8(diag.str());
   if (mlir::FileLineColLoc loc = filePosition(diag.getLocation())) {
-    c.file = loc.getFilename().str();
+    c.file = llvm::json::fixUTF8(loc.getFilename().strref());
     c.line = loc.getLine();
     c.column = loc.getColumn();
   }

@@ -22,6 +22,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
@@ -151,7 +152,27 @@ mlir::OwningOpRef<mlir::ModuleOp> Importer::run(NetworkSummary *summary) {
                               std::to_string(badByte) + ")");
     return nullptr;
   }
-  YAMLParseResult parsed = parseYAML(buffer->getBuffer());
+  // YAML allows tab, line feed and carriage return among the C0 controls,
+  // and not DEL. yaml-cpp would read a file that starts with a NUL as UTF-16
+  // or UTF-32 and report garbage, so these are reported here.
+  llvm::StringRef text = buffer->getBuffer();
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char byte = text[i];
+    if ((byte >= 0x20 && byte != 0x7f) || byte == '\t' || byte == '\n' ||
+        byte == '\r')
+      continue;
+    llvm::StringRef before = text.take_front(i);
+    unsigned line = 1 + before.count('\n');
+    unsigned column = 1 + before.size() - (before.rfind('\n') + 1);
+    std::string message;
+    llvm::raw_string_ostream(message)
+        << "the file contains the control character U+"
+        << llvm::format_hex_no_prefix(byte, 4, /*Upper=*/true) << " (byte "
+        << i << "), which YAML does not allow";
+    error({line, column}, message);
+    return nullptr;
+  }
+  YAMLParseResult parsed = parseYAML(text);
   if (!parsed.root) {
     error(parsed.errorPos, "invalid YAML: " + parsed.error);
     return nullptr;

@@ -13,6 +13,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/ConvertUTF.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <yaml-cpp/yaml.h>
@@ -222,6 +223,26 @@ static unsigned secondDocumentLine(llvm::StringRef text) {
   return 0;
 }
 
+/// yaml-cpp's `message` with every byte that is not part of a whole UTF-8
+/// character written as \xNN: "unknown escape character: " quotes one byte
+/// of the character after the backslash.
+static std::string printableMessage(llvm::StringRef message) {
+  std::string out;
+  const auto *p = reinterpret_cast<const llvm::UTF8 *>(message.begin());
+  const auto *end = reinterpret_cast<const llvm::UTF8 *>(message.end());
+  while (p < end) {
+    unsigned size = llvm::getNumBytesForUTF8(*p);
+    if (size <= unsigned(end - p) && llvm::isLegalUTF8Sequence(p, p + size)) {
+      out.append(reinterpret_cast<const char *>(p), size);
+      p += size;
+      continue;
+    }
+    out += "\\x" + llvm::utohexstr(*p, /*LowerCase=*/false);
+    ++p;
+  }
+  return out;
+}
+
 YAMLParseResult netc::parseYAML(llvm::StringRef text) {
   YAMLParseResult result;
   // Not YAML::LoadAll: on a stray ',' at the top level it returns empty
@@ -240,7 +261,7 @@ YAMLParseResult netc::parseYAML(llvm::StringRef text) {
     if (result.error.empty())
       result.root = std::move(root);
   } catch (const YAML::Exception &e) {
-    result.error = e.msg;
+    result.error = printableMessage(e.msg);
     result.errorPos = toPos(e.mark);
   } catch (const std::exception &e) {
     result.error = e.what();

@@ -226,8 +226,8 @@ def check_examples(doc, lines, netc, update):
                 status, got = run_command(cmd, tmp, netc)
                 want = [l.rstrip() for l in expected]
                 says_error = any(
-                    re.search(r"(^|: )error: ", l) for l in (got if update
-                                                             else want))
+                    re.search(r'(^|: )error: |"severity": "error"', l)
+                    for l in (got if update else want))
                 if update:
                     replacements.append((first, first + len(expected), got))
                 if not update and got != want:
