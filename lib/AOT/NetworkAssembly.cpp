@@ -80,7 +80,9 @@ struct LayerKernel {
   /// ("weight", "running_mean"...) and PyTorch-order shapes.
   std::vector<unsigned> weightOwners;
   std::vector<std::string> weightSuffixes;
-  std::vector<std::vector<int64_t>> weightShapes;
+  /// What the kernel asked for: the shape and the packed layout it reads
+  /// (the top-level function supplies each weight stored so).
+  std::vector<halide::WeightRequest> weightRequests;
   /// The result's sizes in PyTorch order, as expressions of the operands'
   /// extents (`input.extent.3` for a free batch).
   std::vector<Halide::Expr> outputSizes;
@@ -126,22 +128,15 @@ static std::string lowerKernel(LayerKernel &kernel,
                                const Halide::Target &target) {
   std::vector<Halide::ImageParam> weights;
   halide::WeightProvider provider =
-      [&](const std::string &name,
-          const std::vector<int64_t> &shape) -> Halide::Func {
-    unsigned owner = kernel.layer.ownerOf(name);
+      [&](const halide::WeightRequest &request) -> halide::WeightFunc {
+    unsigned owner = kernel.layer.ownerOf(request.name);
     kernel.weightOwners.push_back(owner);
     kernel.weightSuffixes.push_back(
-        name.substr(layerName(kernel.layer.ops[owner]).size() + 1));
-    kernel.weightShapes.push_back(shape);
-    Halide::ImageParam param(Halide::Float(32), int(shape.size()),
-                             halide::funcName(name));
-    for (size_t d = 0; d < shape.size(); ++d)
-      param.dim(int(d)).set_bounds(0, int(shape[shape.size() - 1 - d]));
-    weights.push_back(param);
-    Halide::Func f(halide::funcName(name) + "_w");
-    std::vector<Halide::Var> vars(shape.size());
-    f(vars) = param(std::vector<Halide::Expr>(vars.begin(), vars.end()));
-    return f;
+        request.name.substr(layerName(kernel.layer.ops[owner]).size() + 1));
+    kernel.weightRequests.push_back(request);
+    halide::WeightParam w = halide::makeWeightParam(request, true);
+    weights.push_back(w.param);
+    return w.weight;
   };
   llvm::Expected<halide::LoweredNetwork> net =
       halide::lowerFusedLayer(kernel.layer, provider);
@@ -478,25 +473,43 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     values[arg] = value;
   }
 
-  // The weights: arguments, or constants in the object.
+  // The weights: constants in the object, stored as each kernel reads
+  // them; or arguments in PyTorch's layout, which the function packs into
+  // a temporary buffer (with one packing kernel per layout) before the
+  // kernel that reads them.
   Halide::Module module(model, target.with_feature(Halide::Target::NoRuntime));
-  auto weightBuffer = [&](const std::string &name,
-                          const std::vector<int64_t> &shape) -> Halide::Expr {
-    std::string param = halide::funcName(name);
+  std::map<std::vector<int>, std::string> packingOfLayout;
+  auto weightBuffer = [&](const halide::WeightRequest &request,
+                          std::vector<std::string> &uses) -> Halide::Expr {
+    std::string param = halide::funcName(request.name);
     if (opts.weights) {
-      const io::Tensor &tensor = opts.weights->at(name);
-      Halide::Buffer<float> buffer(
-          std::vector<int>(shape.rbegin(), shape.rend()), param);
-      std::copy(tensor.data.begin(), tensor.data.end(), buffer.data());
+      Halide::Buffer<float> buffer = halide::packWeight(
+          request, opts.weights->at(request.name).data.data(), param);
       module.append(buffer);
       return HI::Variable::make(Halide::type_of<halide_buffer_t *>(),
                                 param + ".buffer", buffer);
     }
     arguments.emplace_back(param, Halide::Argument::InputBuffer,
-                           Halide::Float(32), int(shape.size()),
+                           Halide::Float(32), int(request.shape.size()),
                            Halide::ArgumentEstimates());
-    // The kernel checks it.
-    return TopLevelBody::argument(param);
+    Halide::Expr argument = TopLevelBody::argument(param);
+    // A weight read as it is: the kernel checks it.
+    if (!request.isPacked())
+      return argument;
+    std::vector<Halide::Expr> sizes;
+    for (int64_t size : request.shape)
+      sizes.push_back(int(size));
+    body.checkTensor(param, argument, sizes, false);
+    auto [it, added] = packingOfLayout.emplace(request.packing, "");
+    if (added)
+      it->second = model + "_pack" + std::to_string(packingOfLayout.size());
+    std::vector<int> extents = request.storageExtents();
+    std::string allocation = param + ".packed";
+    Halide::Expr packed = body.allocate(
+        allocation, std::vector<Halide::Expr>(extents.rbegin(), extents.rend()));
+    body.call(it->second, {argument, packed}, {allocation});
+    uses.push_back(allocation);
+    return packed;
   };
 
   // The outputs: each is copied once its value exists.
@@ -544,11 +557,12 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
         operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =
             operand.sizes[rank - 1 - d];
     }
-    for (size_t w = 0; w < kernel.weightSuffixes.size(); ++w)
-      args.push_back(weightBuffer(
-          layerName(layer.ops[kernel.weightOwners[w]]) + "." +
-              kernel.weightSuffixes[w],
-          kernel.weightShapes[w]));
+    for (size_t w = 0; w < kernel.weightSuffixes.size(); ++w) {
+      halide::WeightRequest request = kernel.weightRequests[w];
+      request.name = layerName(layer.ops[kernel.weightOwners[w]]) + "." +
+                     kernel.weightSuffixes[w];
+      args.push_back(weightBuffer(request, uses));
+    }
     NetworkValue value;
     for (const Halide::Expr &size : kernel.outputSizes)
       value.sizes.push_back(HI::simplify(HI::substitute(operandExtents, size)));
@@ -580,35 +594,45 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   TemporaryFiles unfinished{{prefix + ".a", prefix + ".h"}};
   std::vector<std::string> members{objectPath(model),
                                    objectPath(model + "_runtime")};
-  for (const LayerKernel &kernel : kernels)
-    if (kernel.computes)
+  // Each job compiles one object.
+  std::vector<std::function<std::string()>> jobs;
+  jobs.push_back([&] {
+    module.compile({{Halide::OutputFileType::c_header, prefix + ".h"}});
+    return compileTopLevel(module, objectPath(model));
+  });
+  jobs.push_back([&] {
+    Halide::compile_standalone_runtime(objectPath(model + "_runtime"), target);
+    return std::string();
+  });
+  for (LayerKernel &kernel : kernels)
+    if (kernel.computes) {
       members.push_back(kernel.objectPath);
-  for (auto &[rank, function] : copies)
+      jobs.push_back([&] {
+        kernel.pipeline.compile_to_object(kernel.objectPath, kernel.arguments,
+                                          kernel.function, kernelTarget);
+        return std::string();
+      });
+    }
+  for (auto &[rank, function] : copies) {
     members.push_back(objectPath(function));
+    jobs.push_back([&, rank = rank, function = function] {
+      return compileCopyKernel(rank, function, objectPath(function),
+                               kernelTarget);
+    });
+  }
+  for (auto &[packing, function] : packingOfLayout) {
+    members.push_back(objectPath(function));
+    jobs.push_back([&, packing = packing, function = function] {
+      Halide::ImageParam input(Halide::Float(32), int(packing.size()),
+                               "input");
+      halide::packingPipeline(packing, input)
+          .compile_to_object(objectPath(function), {input}, function,
+                             kernelTarget);
+      return std::string();
+    });
+  }
   if (llvm::Error e = runtime::forEachInParallel(
-          2 + kernels.size() + copies.size(), [&](size_t i) -> std::string {
-            if (i == 0) {
-              module.compile(
-                  {{Halide::OutputFileType::c_header, prefix + ".h"}});
-              return compileTopLevel(module, members[0]);
-            }
-            if (i == 1) {
-              Halide::compile_standalone_runtime(members[1], target);
-              return "";
-            }
-            i -= 1;
-            if (i <= kernels.size()) {
-              LayerKernel &kernel = kernels[i - 1];
-              if (kernel.computes)
-                kernel.pipeline.compile_to_object(
-                    kernel.objectPath, kernel.arguments, kernel.function,
-                    kernelTarget);
-              return "";
-            }
-            auto &[rank, function] = copies[i - 1 - kernels.size()];
-            return compileCopyKernel(rank, function, objectPath(function),
-                                     kernelTarget);
-          }))
+          jobs.size(), [&](size_t i) { return jobs[i](); }))
     return e;
   Halide::create_static_library(members, target, prefix + ".a");
   for (const char *ext : {".a", ".h"}) {

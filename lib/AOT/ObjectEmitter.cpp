@@ -51,30 +51,21 @@ public:
       : weights(weights) {}
 
   halide::WeightProvider provider() {
-    return [this](const std::string &name,
-                  const std::vector<int64_t> &shape) -> Halide::Func {
-      Halide::Func f(halide::funcName(name) + "_w");
-      std::vector<Halide::Var> vars(shape.size());
-      std::vector<Halide::Expr> at(vars.begin(), vars.end());
-      if (weights) {
-        runtime::WeightSet::const_iterator it = weights->find(name);
-        assert(it != weights->end() && "weights were checked");
-        std::vector<int> sizes(shape.rbegin(), shape.rend());
-        Halide::Buffer<float> buffer(sizes, halide::funcName(name));
-        std::copy(it->second.data.begin(), it->second.data.end(),
-                  buffer.data());
-        f(vars) = buffer(at);
-      } else {
-        Halide::ImageParam param(Halide::Float(32), int(shape.size()),
-                                 halide::funcName(name));
-        // The sizes are fixed; say so, so the header documents them and
-        // the function checks them.
-        for (size_t d = 0; d < shape.size(); ++d)
-          param.dim(int(d)).set_bounds(0, int(shape[shape.size() - 1 - d]));
-        params.push_back(param);
-        f(vars) = param(at);
+    return [this](const halide::WeightRequest &request) -> halide::WeightFunc {
+      if (!weights) {
+        // The caller passes PyTorch's layout; the kernel packs it.
+        halide::WeightParam w = halide::makeWeightParam(request, false);
+        params.push_back(w.param);
+        return w.weight;
       }
-      return f;
+      runtime::WeightSet::const_iterator it = weights->find(request.name);
+      assert(it != weights->end() && "weights were checked");
+      // Embedded: stored in the kernel's layout.
+      return halide::makeWeightFunc(
+          request,
+          halide::packWeight(request, it->second.data.data(),
+                             halide::funcName(request.name)),
+          true);
     };
   }
 

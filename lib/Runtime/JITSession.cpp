@@ -41,11 +41,13 @@ using namespace netc::runtime;
 
 namespace {
 /// A weight parameter of a kernel: the state_dict suffix ("weight",
-/// "running_mean", ...) of which op of the fused layer.
+/// "running_mean", ...) of which op of the fused layer, and the layout the
+/// kernel reads it in (packed once, when the session is made).
 struct KernelWeight {
   unsigned op;
   std::string suffix;
   Halide::ImageParam param;
+  halide::WeightRequest request;
 };
 
 /// One compiled layer kind: its operands and weights are parameters.
@@ -204,21 +206,18 @@ static llvm::Expected<std::unique_ptr<Kernel>>
 compileKernel(const nn::FusedLayer &layer, Schedule schedule,
               const Halide::Target &target) {
   auto kernel = std::make_unique<Kernel>();
+  // Every weight is stored as the kernel asks (see addStep).
   halide::WeightProvider provider =
-      [&](const std::string &name,
-          const std::vector<int64_t> &shape) -> Halide::Func {
-    unsigned owner = layer.ownerOf(name);
+      [&](const halide::WeightRequest &request) -> halide::WeightFunc {
+    unsigned owner = layer.ownerOf(request.name);
     size_t ownerName = layer.ops[owner]
                            ->getAttrOfType<mlir::StringAttr>("name")
                            .getValue()
                            .size();
-    Halide::ImageParam param(Halide::Float(32), int(shape.size()),
-                             halide::funcName(name));
-    kernel->weights.push_back({owner, name.substr(ownerName + 1), param});
-    Halide::Func f(halide::funcName(name) + "_w");
-    std::vector<Halide::Var> vars(shape.size());
-    f(vars) = param(std::vector<Halide::Expr>(vars.begin(), vars.end()));
-    return f;
+    halide::WeightParam w = halide::makeWeightParam(request, true);
+    kernel->weights.push_back(
+        {owner, request.name.substr(ownerName + 1), w.param, request});
+    return w.weight;
   };
   llvm::Expected<halide::LoweredNetwork> net =
       halide::lowerFusedLayer(layer, provider);
@@ -284,8 +283,12 @@ static void addStep(JITSession::Impl &impl, const nn::FusedLayer &layer,
                               ->getAttrOfType<mlir::StringAttr>("name")
                               .getValue()
                               .str();
+      io::Tensor &tensor = impl.weights.at(owner + "." + w.suffix);
       step.weights.push_back(
-          bufferOf(impl.weights.at(owner + "." + w.suffix)));
+          w.request.isPacked()
+              ? halide::packWeight(w.request, tensor.data.data(),
+                                   w.param.name())
+              : bufferOf(tensor));
     }
   impl.steps.push_back(std::move(step));
 }

@@ -29,10 +29,18 @@ public:
 
   /// A new Func named after `layer` and `role`, unique in the pipeline.
   Halide::Func makeFunc(llvm::StringRef layer, llvm::StringRef role = "");
-  /// The parameter `layer`.`suffix`.
+  /// The parameter `layer`.`suffix`, over Halide-order indices of its
+  /// PyTorch-order `shape`.
   Halide::Func weight(llvm::StringRef layer, llvm::StringRef suffix,
                       const std::vector<int64_t> &shape) {
-    return weights((layer + "." + suffix).str(), shape);
+    return weights({(layer + "." + suffix).str(), shape, {}}).func;
+  }
+  /// The same parameter over indices of the packed layout `packing` (see
+  /// WeightRequest), and whether it is stored that way.
+  WeightFunc packedWeight(llvm::StringRef layer, llvm::StringRef suffix,
+                          const std::vector<int64_t> &shape,
+                          std::vector<int> packing) {
+    return weights({(layer + "." + suffix).str(), shape, std::move(packing)});
   }
 
 private:

@@ -15,6 +15,7 @@
 #define NETC_TARGET_HALIDE_LOWEREDNETWORK_H
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
+#include "netc/Target/Halide/WeightLayout.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -62,11 +63,6 @@ struct LoweredLayer {
   /// For reductions: the reduction domain of the Accumulate Func.
   Halide::RDom reduction;
 };
-
-/// Supplies a parameter or buffer by state_dict name, as a Func over
-/// Halide-order indices of the given PyTorch-order shape.
-using WeightProvider = std::function<Halide::Func(
-    const std::string &name, const std::vector<int64_t> &shape)>;
 
 /// A network lowered to Halide.
 struct LoweredNetwork {

@@ -8,8 +8,9 @@
 // groups (depthwise included), resolved padding (asymmetric for `same` with
 // an even kernel) and the four padding modes. The padded input is its own
 // Func so a schedule can materialise it per tile, and so is the weight with
-// the output channel as its innermost dimension (`packed`), so a schedule
-// can load a vector of output channels from it.
+// the output channel as its innermost dimension (`packed`, stored so once
+// by the weights' supplier where it can), so a schedule can load a vector
+// of output channels from it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,12 +101,16 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   }
 
   // The weight [out, in/groups, kh, kw] as packed(out, kw, kh, in/groups):
-  // output channels innermost.
-  Func weight = ctx.weight(name, "weight", {outC, cpg, k[0], k[1]});
-  Func packed = ctx.makeFunc(name, "packed");
-  {
+  // output channels innermost. Stored that way (once, when the weights are
+  // loaded), the kernel reads it directly; otherwise it is a Func of its
+  // own, which the schedule computes per block of output channels.
+  WeightFunc weight =
+      ctx.packedWeight(name, "weight", {outC, cpg, k[0], k[1]}, {0, 3, 2, 1});
+  Func packed = weight.func;
+  if (!weight.prepacked) {
+    packed = ctx.makeFunc(name, "packed");
     Var o("o"), kx("kx"), ky("ky"), i("i");
-    packed(o, kx, ky, i) = weight(kx, ky, i, o);
+    packed(o, kx, ky, i) = weight.func(o, kx, ky, i);
   }
   Halide::RDom r(0, int(k[1]), 0, int(k[0]), 0, int(cpg),
                  funcName(name) + "_r");
@@ -131,10 +136,11 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   sizes[rank - 3] = int(outC);
   sizes[rank - 2] = int(type.getDimSize(rank - 2));
   sizes[rank - 1] = int(type.getDimSize(rank - 1));
-  return makeLayer(op, v,
-                   {{padded, FuncRole::Padded},
-                    {packed, FuncRole::Packed},
-                    {acc, FuncRole::Accumulate},
-                    {out, FuncRole::Output}},
-                   {out, sizes}, r);
+  std::vector<std::pair<Func, FuncRole>> funcs = {
+      {padded, FuncRole::Padded},
+      {acc, FuncRole::Accumulate},
+      {out, FuncRole::Output}};
+  if (!weight.prepacked)
+    funcs.push_back({packed, FuncRole::Packed});
+  return makeLayer(op, v, std::move(funcs), {out, sizes}, r);
 }

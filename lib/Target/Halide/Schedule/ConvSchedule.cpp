@@ -13,7 +13,8 @@
 //   kernel rows, kernel columns) inside it. Each step loads the tile's
 //   weights as vectors from `packed` (the weight with output channels
 //   innermost, packed per channel block), broadcasts one input value per
-//   pixel and issues one FMA per accumulator. The tile is stored channels
+//   pixel and issues one FMA per accumulator (the weights are stored so
+//   once, when they are loaded; see WeightLayout.h). The tile is stored channels
 //   innermost and then written to the NCHW output along the width. 1x1
 //   convolutions are the GEMM special case of the same kernel (the padded
 //   input is then inlined: it is the input itself). The tiles of a channel
@@ -222,9 +223,11 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
       .unroll(x)
       .unroll(y);
 
-  // The weights of one channel block, packed once per block.
-  std::vector<Var> p = packed.args();
-  packed.compute_at(out, co).vectorize(p[0], vec);
+  // Weights not stored packed are packed per channel block.
+  if (packed.defined()) {
+    std::vector<Var> p = packed.args();
+    packed.compute_at(out, co).vectorize(p[0], vec);
+  }
 
   if (shape.padded)
     padAtRoot(padded, x, c, rowVector(shape.outW, target));
