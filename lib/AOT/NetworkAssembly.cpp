@@ -158,6 +158,7 @@ static std::string lowerKernel(LayerKernel &kernel,
   }
   kernel.arguments.insert(kernel.arguments.end(), weights.begin(),
                           weights.end());
+  halide::constrainOutputChannels(net->outputs.front());
   kernel.outputSizes = net->outputs.front().sizes;
   kernel.pipeline = Halide::Pipeline(net->outputs.front().func);
   return "";
@@ -478,7 +479,7 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   // a temporary buffer (with one packing kernel per layout) before the
   // kernel that reads them.
   Halide::Module module(model, target.with_feature(Halide::Target::NoRuntime));
-  std::map<std::vector<int>, std::string> packingOfLayout;
+  std::map<std::pair<std::vector<int>, int>, std::string> packingOfLayout;
   auto weightBuffer = [&](const halide::WeightRequest &request,
                           std::vector<std::string> &uses) -> Halide::Expr {
     std::string param = halide::funcName(request.name);
@@ -500,7 +501,8 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     for (int64_t size : request.shape)
       sizes.push_back(int(size));
     body.checkTensor(param, argument, sizes, false);
-    auto [it, added] = packingOfLayout.emplace(request.packing, "");
+    auto [it, added] =
+        packingOfLayout.emplace(std::make_pair(request.packing, request.block), "");
     if (added)
       it->second = model + "_pack" + std::to_string(packingOfLayout.size());
     std::vector<int> extents = request.storageExtents();
@@ -620,12 +622,14 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
                                kernelTarget);
     });
   }
-  for (auto &[packing, function] : packingOfLayout) {
+  for (auto &[layout, function] : packingOfLayout) {
     members.push_back(objectPath(function));
-    jobs.push_back([&, packing = packing, function = function] {
-      Halide::ImageParam input(Halide::Float(32), int(packing.size()),
+    halide::WeightRequest request;
+    std::tie(request.packing, request.block) = layout;
+    jobs.push_back([&, request, function = function] {
+      Halide::ImageParam input(Halide::Float(32), int(request.packing.size()),
                                "input");
-      halide::packingPipeline(packing, input)
+      halide::packingPipeline(request, input)
           .compile_to_object(objectPath(function), {input}, function,
                              kernelTarget);
       return std::string();

@@ -231,6 +231,7 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
                             : halide::ScheduleKind::Tuned,
                         target);
   kernel->inputs = net->inputs;
+  halide::constrainOutputChannels(net->outputs.front());
   kernel->outputSizes = net->outputs.front().sizes;
   kernel->pipeline = Halide::Pipeline(net->outputs.front().func);
   kernel->pipeline.compile_jit(target);

@@ -262,3 +262,15 @@ halide::lowerNetwork(mlir::FuncOp func, const WeightProvider &weights) {
   }
   return std::move(net);
 }
+
+void halide::constrainOutputChannels(const Tensor &output) {
+  // Only the channels: with the height and width fixed as well, Halide 14
+  // miscompiles the depthwise stride-2 schedule (its band of padded rows
+  // slides out of bounds; the golden case sched_depthwise_bands crashed).
+  size_t rank = output.rank();
+  if (rank < 3)
+    return;
+  if (const int64_t *channels =
+          Halide::Internal::as_const_int(output.sizes[rank - 3]))
+    output.func.output_buffer().dim(2).set_bounds(0, int(*channels));
+}

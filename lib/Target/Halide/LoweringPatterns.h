@@ -35,12 +35,14 @@ public:
                       const std::vector<int64_t> &shape) {
     return weights({(layer + "." + suffix).str(), shape, {}}).func;
   }
-  /// The same parameter over indices of the packed layout `packing` (see
-  /// WeightRequest), and whether it is stored that way.
+  /// The same parameter over indices of the packed layout `packing`, in
+  /// blocks of `block` (see WeightRequest), and whether it is stored that
+  /// way.
   WeightFunc packedWeight(llvm::StringRef layer, llvm::StringRef suffix,
                           const std::vector<int64_t> &shape,
-                          std::vector<int> packing) {
-    return weights({(layer + "." + suffix).str(), shape, std::move(packing)});
+                          std::vector<int> packing, int block = 0) {
+    return weights(
+        {(layer + "." + suffix).str(), shape, std::move(packing), block});
   }
 
 private:

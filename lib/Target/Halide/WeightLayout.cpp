@@ -26,7 +26,25 @@ std::vector<int> WeightRequest::storageExtents() const {
   std::vector<int> extents;
   for (int d : storageOrder())
     extents.push_back(int(shape[d]));
+  if (block) {
+    assert(extents[0] % block == 0 && "a block divides its dimension");
+    extents.push_back(extents[0] / block);
+    extents[0] = block;
+  }
   return extents;
+}
+
+/// Where the element at `index` (in storage order, as a WeightFunc reads
+/// it) is in the stored buffer: the blocked dimension split in two.
+template <typename T>
+static std::vector<T> storedIndex(const WeightRequest &request,
+                                  std::vector<T> index) {
+  if (request.block) {
+    T whole = index[0];
+    index[0] = whole % request.block;
+    index.push_back(whole / request.block);
+  }
+  return index;
 }
 
 /// The Func reading `stored` (a buffer or parameter of the packed layout
@@ -37,10 +55,14 @@ static WeightFunc readInStorageOrder(const WeightRequest &request,
   std::vector<int> order = request.storageOrder();
   size_t rank = order.size();
   std::vector<Halide::Var> vars(rank);
-  std::vector<Halide::Expr> at(rank);
-  for (size_t j = 0; j < rank; ++j)
+  std::vector<Halide::Expr> at(vars.begin(), vars.end());
+  if (prepacked) {
+    at = storedIndex(request, at);
+  } else {
     // Halide dimension rank-1-p of the PyTorch layout is PyTorch's p.
-    at[prepacked ? j : rank - 1 - order[j]] = vars[j];
+    for (size_t j = 0; j < rank; ++j)
+      at[rank - 1 - order[j]] = vars[j];
+  }
   Halide::Func f(funcName(request.name) + "_w");
   f(vars) = stored(at);
   return {f, prepacked || !request.isPacked()};
@@ -49,17 +71,16 @@ static WeightFunc readInStorageOrder(const WeightRequest &request,
 WeightParam halide::makeWeightParam(const WeightRequest &request,
                                     bool prepacked) {
   prepacked &= request.isPacked();
-  size_t rank = request.shape.size();
-  Halide::ImageParam param(Halide::Float(32), int(rank),
-                           funcName(request.name));
   // The sizes are fixed: say so, so that the header documents them and the
   // kernel checks them. A packed buffer is made dense by netc: its strides
   // are constants too.
   std::vector<int> extents = request.storageExtents();
   if (!prepacked)
     extents.assign(request.shape.rbegin(), request.shape.rend());
+  Halide::ImageParam param(Halide::Float(32), int(extents.size()),
+                           funcName(request.name));
   int stride = 1;
-  for (size_t d = 0; d < rank; ++d) {
+  for (size_t d = 0; d < extents.size(); ++d) {
     param.dim(int(d)).set_bounds(0, extents[d]);
     if (prepacked)
       param.dim(int(d)).set_stride(stride);
@@ -79,32 +100,52 @@ WeightFunc halide::makeWeightFunc(const WeightRequest &request,
 Halide::Buffer<float> halide::packWeight(const WeightRequest &request,
                                          const float *data,
                                          const std::string &name) {
+  std::vector<int> order = request.storageOrder();
+  std::vector<int> extents = request.storageExtents();
+  Halide::Buffer<float> packed(extents, name);
+  std::vector<int64_t> strides(extents.size(), 1);
+  for (size_t d = 1; d < extents.size(); ++d)
+    strides[d] = strides[d - 1] * extents[d - 1];
+  // Every element in PyTorch's (C) order, its index counted up as it goes.
   size_t rank = request.shape.size();
-  std::vector<int> sizes(request.shape.rbegin(), request.shape.rend());
-  Halide::Runtime::Buffer<float> natural(const_cast<float *>(data), sizes);
-  // Dimension j of the view is PyTorch's order[j], which is the natural
-  // buffer's rank-1-order[j]. Halide's transposed() takes where each
-  // dimension goes: the inverse.
-  std::vector<int> order = request.storageOrder(), view(rank);
-  for (size_t j = 0; j < rank; ++j)
-    view[rank - 1 - order[j]] = int(j);
-  Halide::Buffer<float> packed(request.storageExtents(), name);
-  packed.get()->copy_from(natural.transposed(view));
+  std::vector<int64_t> index(rank, 0), reordered(rank);
+  int64_t elements = 1;
+  for (int64_t size : request.shape)
+    elements *= size;
+  float *out = packed.data();
+  for (int64_t e = 0; e < elements; ++e) {
+    for (size_t j = 0; j < rank; ++j)
+      reordered[j] = index[order[j]];
+    std::vector<int64_t> at = storedIndex(request, reordered);
+    int64_t offset = 0;
+    for (size_t d = 0; d < at.size(); ++d)
+      offset += at[d] * strides[d];
+    out[offset] = data[e];
+    for (size_t p = rank; p-- > 0;) {
+      if (++index[p] < request.shape[p])
+        break;
+      index[p] = 0;
+    }
+  }
   return packed;
 }
 
-Halide::Pipeline halide::packingPipeline(const std::vector<int> &packing,
+Halide::Pipeline halide::packingPipeline(const WeightRequest &request,
                                          const Halide::ImageParam &input) {
-  size_t rank = packing.size();
-  std::vector<Halide::Var> vars(rank);
+  std::vector<int> order = request.storageOrder();
+  size_t rank = order.size();
+  // One variable per stored dimension; the blocked one is rebuilt whole.
+  std::vector<Halide::Var> vars(rank + (request.block ? 1 : 0));
   std::vector<Halide::Expr> at(rank);
   for (size_t j = 0; j < rank; ++j)
-    at[rank - 1 - packing[j]] = vars[j];
+    at[rank - 1 - order[j]] = vars[j];
+  if (request.block)
+    at[rank - 1 - order[0]] = vars[0] + request.block * vars[rank];
   Halide::Func packed("packed");
   packed(vars) = input(at);
   // A gather per element either way; a plain parallel loop is enough for
   // work done once per call.
-  if (rank > 1)
-    packed.parallel(vars[rank - 1]);
+  if (vars.size() > 1)
+    packed.parallel(vars.back());
   return Halide::Pipeline(packed);
 }

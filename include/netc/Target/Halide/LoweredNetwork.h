@@ -97,6 +97,13 @@ llvm::Expected<LoweredNetwork> lowerLayer(mlir::Operation *op,
 llvm::Expected<LoweredNetwork> lowerFusedLayer(const nn::FusedLayer &layer,
                                                const WeightProvider &weights);
 
+/// Tells Halide the number of channels of `output` (a tensor of rank 3 or
+/// more whose Func is the output of the pipeline about to be compiled):
+/// the pipeline then checks it, and a schedule's split of the channels
+/// needs no tail when it divides them (blocked weights are then read with
+/// dense vectors).
+void constrainOutputChannels(const Tensor &output);
+
 /// Makes `name` a valid, unique Halide Func name ("layer1.0.conv1" ->
 /// "layer1_0_conv1").
 std::string funcName(llvm::StringRef name);

@@ -37,18 +37,25 @@ struct WeightRequest {
   /// one outwards. Empty: PyTorch's own layout, whose innermost dimension
   /// is the last.
   std::vector<int> packing;
+  /// When not 0, the packing's innermost dimension is stored in blocks of
+  /// `block` (which divides it): the block index becomes an extra,
+  /// outermost dimension, so that a kernel working on one block reads one
+  /// contiguous run of memory.
+  int block = 0;
 
   bool isPacked() const { return !packing.empty(); }
-  /// The Halide dimensions of the stored tensor, innermost first: the
-  /// packing, or PyTorch's dimensions reversed.
+  /// The PyTorch dimensions in the order the layer reads them, innermost
+  /// first: the packing, or PyTorch's dimensions reversed.
   std::vector<int> storageOrder() const;
-  /// The stored tensor's extents in that order.
+  /// The extents of the stored buffer, innermost first: those of the
+  /// storage order, with the innermost one split into `block` and the
+  /// number of blocks (last) when blocked.
   std::vector<int> storageExtents() const;
 };
 
 /// The answer: a Func with one argument per dimension of the storage order
-/// (innermost first), and whether the memory behind it really is laid out
-/// that way. When it is not, the Func reads PyTorch's layout (a packed
+/// (innermost first; the blocked dimension whole), and whether the memory
+/// behind it really is laid out that way. When it is not, the Func reads PyTorch's layout (a packed
 /// request then gathers) and the layer's schedule packs it itself.
 struct WeightFunc {
   Halide::Func func;
@@ -79,10 +86,10 @@ WeightFunc makeWeightFunc(const WeightRequest &request,
 Halide::Buffer<float> packWeight(const WeightRequest &request,
                                  const float *data, const std::string &name);
 
-/// A pipeline that packs a PyTorch-layout buffer of rank `rank` into the
-/// storage order `packing` (as in WeightRequest); its input is `input`.
-/// For suppliers that get the weights only when the network runs.
-Halide::Pipeline packingPipeline(const std::vector<int> &packing,
+/// A pipeline that packs `input`, a PyTorch-layout buffer of any extents
+/// of the request's rank, as `request` asks. For suppliers that get the
+/// weights only when the network runs.
+Halide::Pipeline packingPipeline(const WeightRequest &request,
                                  const Halide::ImageParam &input);
 
 } // namespace halide

@@ -104,8 +104,12 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   // output channels innermost. Stored that way (once, when the weights are
   // loaded), the kernel reads it directly; otherwise it is a Func of its
   // own, which the schedule computes per block of output channels.
-  WeightFunc weight =
-      ctx.packedWeight(name, "weight", {outC, cpg, k[0], k[1]}, {0, 3, 2, 1});
+  // With one group, the output channels are stored in blocks of 16 (a
+  // vector on AVX-512, two on AVX2): the weights a channel tile reads
+  // step after step are then contiguous, not 4*out_channels bytes apart.
+  WeightFunc weight = ctx.packedWeight(
+      name, "weight", {outC, cpg, k[0], k[1]}, {0, 3, 2, 1},
+      groups == 1 && outC % 16 == 0 ? 16 : 0);
   Func packed = weight.func;
   if (!weight.prepacked) {
     packed = ctx.makeFunc(name, "packed");

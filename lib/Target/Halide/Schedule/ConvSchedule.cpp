@@ -184,7 +184,12 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   // as make half the registers accumulators: LLVM keeps the broadcast
   // inputs of neighbouring kernel columns live beside them (14 pixels by 2
   // vectors spilled and ran 1.6x slower than 8 by 2 on AVX-512).
-  int cVecs = shape.outC >= 2 * vec ? 2 : 1;
+  // Two vectors only where they divide the channels (or one does not
+  // either): a shifted tile would read the blocked weights unaligned.
+  int cVecs = shape.outC >= 2 * vec && (shape.outC % (2 * vec) == 0 ||
+                                        shape.outC % vec != 0)
+                  ? 2
+                  : 1;
   int cTile = cVecs * vec;
   int64_t maxPixels = vectorRegisters(target) / 2 / cVecs;
   int64_t xTile = pickTile(shape.outW, maxPixels, 1, 2);
