@@ -17,8 +17,11 @@
 //   once, when they are loaded; see WeightLayout.h). The tile is stored channels
 //   innermost and then written to the NCHW output along the width. 1x1
 //   convolutions are the GEMM special case of the same kernel (the padded
-//   input is then inlined: it is the input itself). The tiles of a channel
-//   block run in parallel over rows, the blocks in parallel too.
+//   input is then inlined: it is the input itself). The loop over channel
+//   blocks is outside the pixel tiles when the weights are the larger
+//   operand (each block's weights stream through the cache once) and inside
+//   them when the input is (each tile's input stays in cache for every
+//   block); rows run in parallel, and the blocks too when outside.
 // - Row tiles, for depthwise convolutions, other groups, layers with fewer
 //   than 4 output channels, and stride-1 1x1 layers with few input channels
 //   and wide rows: a register tile of one or two vectors along the output
@@ -101,6 +104,8 @@ namespace {
 struct ConvShape {
   int64_t outW, outH, outC, groups, cpg;
   std::vector<int64_t> kernel;
+  int64_t inputElements;  ///< of one image
+  int64_t weightElements;
   bool padded; ///< whether any padding is non-zero
   int64_t rank;
   int64_t stride; ///< the larger of the two strides
@@ -119,6 +124,11 @@ struct ConvShape {
     stride = 1;
     for (mlir::Attribute a : conv.getStride())
       stride = std::max(stride, a.cast<mlir::IntegerAttr>().getInt());
+    auto inType = conv.getInput().getType().cast<mlir::RankedTensorType>();
+    inputElements = 1;
+    for (int64_t d = 1; d < inType.getRank(); ++d)
+      inputElements *= inType.getDimSize(d);
+    weightElements = outC * cpg * kernel[0] * kernel[1];
     padded = false;
     for (mlir::Attribute a : conv.getPadding())
       padded |= a.cast<mlir::IntegerAttr>().getInt() != 0;
@@ -196,25 +206,39 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   int64_t yTile =
       pickTile(shape.outH, std::max<int64_t>(1, maxPixels / xTile), xTile, 2);
 
+  // The loop over channel blocks: outside the pixel tiles, so that each
+  // block's weights are read while they are in cache, unless the input is
+  // the larger of the two (twice the weights or more); then inside, so
+  // that a tile's input stays in cache while every block reads it (256->64
+  // 1x1 at 56x56: 14% faster; 512->2048 at 7x7: 50% slower). Weights
+  // packed per block need the block outside.
+  bool blocksInside =
+      !packed.defined() && shape.inputElements >= 2 * shape.weightElements;
   Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci");
   out.compute_root()
       .split(x, xo, xi, int(xTile), TailStrategy::ShiftInwards)
       .split(y, yo, yi, int(yTile), TailStrategy::ShiftInwards)
-      .split(c, co, ci, cTile, TailStrategy::ShiftInwards)
-      .reorder(xi, yi, ci, xo, yo, co)
-      .vectorize(xi);
+      .split(c, co, ci, cTile, TailStrategy::ShiftInwards);
+  if (blocksInside)
+    out.reorder(xi, yi, ci, co, xo, yo);
+  else
+    out.reorder(xi, yi, ci, xo, yo, co);
+  out.vectorize(xi);
   // Channel blocks in parallel, and within a block the rows (two cores
   // are busy even with two blocks of a 7x7 map); the batch too.
   if (shape.rank == 4)
     out.parallel(layer.vars[3]);
-  out.parallel(co).parallel(yo);
+  if (blocksInside)
+    out.parallel(yo);
+  else
+    out.parallel(co).parallel(yo);
 
   // The register tile: every channel vector and pixel unrolled inside the
   // reduction, stored channels innermost.
   std::vector<Var> storage = {c, x, y};
   if (shape.rank == 4)
     storage.push_back(layer.vars[3]);
-  acc.compute_at(out, xo)
+  acc.compute_at(out, blocksInside ? co : xo)
       .reorder_storage(storage)
       .reorder(c, x, y)
       .vectorize(c, vec)
