@@ -9,6 +9,9 @@ For each convolution shape, in one run and interleaved, times
              blocked layouts; reorders excluded, reported once in the JSON);
   dnnl-nchw  oneDNN on plain nchw/oihw (no reorder anywhere);
   torch      torch 1.13 nn.Conv2d, eval, no_grad, NCHW;
+  auto-mullapudi2016, auto-adams2019 (with --autoschedulers)
+             `netc bench --autoschedule=NAME`: the same algorithm scheduled
+             by Halide 14's own autoschedulers (Adams2019 with a beam of 1);
 
 all on the same number of threads (default 2), with bias off. The shapes
 are every distinct convolution of torchvision's ResNet-50 at 224x224 (found
@@ -198,14 +201,14 @@ layers:
 """
 
 
-def run_netc(netc, model_dir, s, n, reps, threads):
+def run_netc(netc, model_dir, s, n, reps, threads, extra_args=()):
     path = os.path.join(model_dir, s["name"] + ".yaml")
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write(NETC_MODEL.format(**s))
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
     p = subprocess.run([netc, "bench", path, "--batch=%d" % n, "--json",
-                        "--repetitions=%d" % reps],
+                        "--repetitions=%d" % reps, *extra_args],
                        capture_output=True, text=True, env=env)
     if p.returncode != 0:
         return {"ok": False, "error": (p.stderr or p.stdout).strip()[-400:]}
@@ -328,6 +331,28 @@ def family_geomeans(rows):
     return out
 
 
+def print_autoschedulers(rows, autos, n):
+    """netc's tuned schedule against Halide's autoschedulers, by family."""
+    print()
+    print("batch %d, Halide's autoschedulers on netc's algorithm (geomean "
+          "GFLOP/s; netc/auto: netc ms / autoscheduled ms)" % n)
+    head = "%-10s %6s | %8s | " % ("family", "shapes", "netc")
+    head += " | ".join("%20s %9s" % (a, "netc/auto") for a in autos)
+    print(head)
+    print("-" * len(head))
+    for fam in FAMILIES + ("all",):
+        sel = [r for r in rows if fam == "all" or r["family"] == fam]
+        if not sel:
+            continue
+        line = "%-10s %6d | %8s | " % (
+            fam, len(sel), fmt(geomean([r["netc"].get("gflops") for r in sel]), ".1f"))
+        line += " | ".join("%20s %9s" % (
+            fmt(geomean([r[a].get("gflops") for r in sel]), ".1f"),
+            fmt(geomean([r.get("netc_over_" + a) for r in sel]), ".3f"))
+            for a in autos)
+        print(line)
+
+
 def print_geomeans(geo, n):
     print()
     print("batch %d, geomeans by family (GFLOP/s and %% of peak; ratios are "
@@ -374,6 +399,9 @@ def main():
                     help="aim each timed loop at about this long (sets reps)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "latest.json"))
     ap.add_argument("--list", action="store_true", help="print the shapes and exit")
+    ap.add_argument("--autoschedulers", action="store_true",
+                    help="add rows for Halide's Mullapudi2016 and Adams2019 "
+                    "(beam 1) autoschedulers on netc's algorithm")
     ap.add_argument("--omp-wait-policy", default="PASSIVE",
                     help="OMP_WAIT_POLICY for oneDNN and torch (both OpenMP); "
                     "'' leaves libgomp's default (spinning)")
@@ -424,7 +452,10 @@ def main():
     torch_runner = Torch(args.threads)
     model_dir = tempfile.mkdtemp(prefix="netc-conv-bench-")
     # results[(name, n)][impl] = [per-round result, ...]
-    results = {(s["name"], n): {impl: [] for impl in IMPLS}
+    autos = (["auto-mullapudi2016", "auto-adams2019"]
+             if args.autoschedulers else [])
+    impls = IMPLS + tuple(autos)
+    results = {(s["name"], n): {impl: [] for impl in impls}
                for n in batches for s in shapes}
     reps_of = {}
     for n in batches:
@@ -437,7 +468,7 @@ def main():
     done = 0
     t_start = time.time()
     for rnd in range(rounds):
-        order = IMPLS[rnd % len(IMPLS):] + IMPLS[:rnd % len(IMPLS)]
+        order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
         for n in batches:
             for s in shapes:
                 key = (s["name"], n)
@@ -445,6 +476,9 @@ def main():
                 for impl in order:
                     if impl == "netc":
                         r = run_netc(args.netc, model_dir, s, n, reps, args.threads)
+                    elif impl.startswith("auto-"):
+                        r = run_netc(args.netc, model_dir, s, n, reps, args.threads,
+                                     ["--autoschedule=" + impl[len("auto-"):]])
                     elif impl == "dnnl-any":
                         r = run_onednn(exes["onednn_conv"], s, n, reps, args.threads, "any")
                         if r.get("ok") and key not in extra:
@@ -497,12 +531,12 @@ def main():
             key = (s["name"], n)
             f = flops(s, n)
             row = dict(s, batch=n, flops=f, reps=reps_of[key], onednn=extra.get(key))
-            for impl in IMPLS:
+            for impl in impls:
                 r = summarise(results[key][impl])
                 if r["ok"]:
                     r["gflops"] = f / (r["ms"] * 1e-3) / 1e9
                     r["pct_peak"] = 100 * r["gflops"] / peak["gflops"]
-                if impl == "netc":
+                if impl == "netc" or impl in autos:
                     okr = [x for x in results[key][impl] if x.get("ok")]
                     if okr:
                         r["compile_s"] = statistics.median(x["compile_s"] for x in okr)
@@ -511,7 +545,8 @@ def main():
             if row["netc"].get("ok"):
                 for other, label in (("dnnl-any", "netc_over_any"),
                                      ("dnnl-nchw", "netc_over_nchw"),
-                                     ("torch", "netc_over_torch")):
+                                     ("torch", "netc_over_torch"),
+                                     *((a, "netc_over_" + a) for a in autos)):
                     if row[other].get("ok"):
                         row[label] = row["netc"]["ms"] / row[other]["ms"]
                         row[label + "_best"] = row["netc"]["best_ms"] / row[other]["best_ms"]
@@ -519,6 +554,8 @@ def main():
         geo = family_geomeans(rows)
         print_table(rows, peak, n)
         print_geomeans(geo, n)
+        if autos:
+            print_autoschedulers(rows, autos, n)
         report["batches"][str(n)] = {"rows": rows, "geomeans": geo}
     print()
     print("load before %s, after %s (1/5/15-min averages, %d CPUs); %d rounds "

@@ -186,9 +186,31 @@ weightsFor(const RunOptions &options, mlir::FuncOp func) {
   return runtime::initializeWeights(params, options.seed);
 }
 
+/// The schedule the options ask for (checkSchedule accepted them).
 static runtime::Schedule scheduleOf(const RunOptions &options) {
-  return options.referenceSchedule ? runtime::Schedule::Reference
-                                   : runtime::Schedule::Tuned;
+  if (options.referenceSchedule)
+    return runtime::Schedule::Reference;
+  if (options.autoschedule.empty())
+    return runtime::Schedule::Tuned;
+  return llvm::StringRef(options.autoschedule).equals_insensitive("adams2019")
+             ? runtime::Schedule::Adams2019
+             : runtime::Schedule::Mullapudi2016;
+}
+
+/// 0, or the usage error for an unknown or conflicting --autoschedule.
+static int checkSchedule(const RunOptions &options) {
+  if (options.autoschedule.empty())
+    return 0;
+  llvm::StringRef name(options.autoschedule);
+  if (!name.equals_insensitive("mullapudi2016") &&
+      !name.equals_insensitive("adams2019"))
+    return fail(ExitUsageError,
+                "unknown autoscheduler '" + options.autoschedule +
+                    "' (expected: mullapudi2016, adams2019)");
+  if (options.referenceSchedule || options.compareReference)
+    return fail(ExitUsageError, "--autoschedule cannot be combined with "
+                                "--reference-schedule or --compare-reference");
+  return 0;
 }
 
 static mlir::FuncOp modelFunction(mlir::ModuleOp module) {
@@ -269,6 +291,8 @@ static double relativeDifference(const io::Tensor &a, const io::Tensor &b) {
 }
 
 int netc::runRun(const RunOptions &options) {
+  if (int status = checkSchedule(options))
+    return status;
   showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &summary) {
@@ -446,7 +470,7 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
         llvm::append_range(params, nn::parametersOf(op));
       auto session = runtime::JITSession::compileLayer(
           layer, runtime::initializeWeights(params, options.seed),
-          scheduleOf(options), options.target);
+          scheduleOf(options), options.target, options.batch);
       if (!session)
         return fail(ExitModelError, "code generation failed: " +
                                         llvm::toString(session.takeError()));
@@ -477,6 +501,8 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
 }
 
 int netc::runBench(const RunOptions &options) {
+  if (int status = checkSchedule(options))
+    return status;
   showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &summary) {
@@ -493,7 +519,7 @@ int netc::runBench(const RunOptions &options) {
       return reportError(weights.takeError());
     auto session = runtime::JITSession::compile(
         func, std::move(*weights), scheduleOf(options), options.target,
-        !options.common.noFuse);
+        !options.common.noFuse, options.batch);
     if (!session)
       return fail(ExitModelError, "code generation failed: " +
                                       llvm::toString(session.takeError()));

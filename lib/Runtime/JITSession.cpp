@@ -120,6 +120,8 @@ struct Step {
 struct runtime::JITSession::Impl {
   WeightSet weights;
   Halide::Target target;
+  /// The batch an autoscheduler plans for.
+  int64_t batchEstimate = 1;
   std::vector<std::unique_ptr<Kernel>> kernels;
   std::vector<Step> steps;
   unsigned numValues = 0;
@@ -204,7 +206,9 @@ static Halide::Buffer<float> bufferOf(io::Tensor &t) {
 /// JIT-compiles it. Returns null for a layer that computes nothing.
 static llvm::Expected<std::unique_ptr<Kernel>>
 compileKernel(const nn::FusedLayer &layer, Schedule schedule,
-              const Halide::Target &target) {
+              const Halide::Target &target, int64_t batchEstimate) {
+  bool autoscheduled =
+      schedule == Schedule::Mullapudi2016 || schedule == Schedule::Adams2019;
   auto kernel = std::make_unique<Kernel>();
   // Every weight is stored as the kernel asks (see addStep).
   halide::WeightProvider provider =
@@ -225,15 +229,25 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
     return net.takeError();
   if (net->layers.size() == 1 && net->layers.front().funcs.empty())
     return nullptr;
-  halide::applySchedule(*net,
-                        schedule == Schedule::Reference
-                            ? halide::ScheduleKind::Reference
-                            : halide::ScheduleKind::Tuned,
-                        target);
+  if (!autoscheduled)
+    halide::applySchedule(*net,
+                          schedule == Schedule::Reference
+                              ? halide::ScheduleKind::Reference
+                              : halide::ScheduleKind::Tuned,
+                          target);
   kernel->inputs = net->inputs;
   halide::constrainOutputChannels(net->outputs.front());
   kernel->outputSizes = net->outputs.front().sizes;
   kernel->pipeline = Halide::Pipeline(net->outputs.front().func);
+  if (autoscheduled) {
+    if (llvm::Error e = halide::applyAutoschedule(
+            *net, kernel->pipeline,
+            schedule == Schedule::Mullapudi2016
+                ? halide::Autoscheduler::Mullapudi2016
+                : halide::Autoscheduler::Adams2019,
+            batchEstimate, int(std::thread::hardware_concurrency()), target))
+      return std::move(e);
+  }
   kernel->pipeline.compile_jit(target);
   return std::move(kernel);
 }
@@ -253,7 +267,8 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
   std::vector<std::unique_ptr<Kernel>> kernels(work.size());
   if (llvm::Error e = forEachInParallel(work.size(), [&](size_t i) {
         llvm::Expected<std::unique_ptr<Kernel>> k =
-            compileKernel(*work[i].second, schedule, impl.target);
+            compileKernel(*work[i].second, schedule, impl.target,
+                          impl.batchEstimate);
         if (!k)
           return llvm::toString(k.takeError());
         kernels[i] = std::move(*k);
@@ -334,10 +349,11 @@ JITSession::create(std::unique_ptr<Impl> impl, double seconds) {
 
 llvm::Expected<std::unique_ptr<JITSession>>
 JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
-                    llvm::StringRef target, bool fuse) {
+                    llvm::StringRef target, bool fuse, int64_t batchEstimate) {
   return compileSteps(
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
+        impl.batchEstimate = batchEstimate;
         std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
         if (llvm::Error e = compileKernels(impl, layers, schedule, byKey))
           return e;
@@ -366,10 +382,12 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
 
 llvm::Expected<std::unique_ptr<JITSession>>
 JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
-                         Schedule schedule, llvm::StringRef target) {
+                         Schedule schedule, llvm::StringRef target,
+                         int64_t batchEstimate) {
   return compileSteps(
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
+        impl.batchEstimate = batchEstimate;
         std::vector<unsigned> operands;
         for (unsigned i = 0; i < layer.operands.size(); ++i) {
           operands.push_back(impl.numValues++);

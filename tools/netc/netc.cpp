@@ -93,6 +93,11 @@ static cl::opt<bool> referenceSchedule(
     "reference-schedule",
     cl::desc("run: compile with the reference schedule (developer)"),
     cl::cat(netcCategory));
+static cl::opt<std::string> autoschedule(
+    "autoschedule",
+    cl::desc("run, bench: schedule with Halide's mullapudi2016 or adams2019 "
+             "autoscheduler instead of netc's (developer)"),
+    cl::value_desc("name"), cl::cat(netcCategory));
 static cl::opt<bool> noFuse(
     "no-fuse",
     cl::desc("run, bench, compile: do not fuse a Conv2d with the BatchNorm2d, "
@@ -208,6 +213,7 @@ int main(int argc, char **argv) {
     run.json = json;
     run.referenceSchedule = referenceSchedule;
     run.compareReference = compareReference;
+    run.autoschedule = autoschedule;
     run.perLayer = perLayer;
     if (command == "compile")
       return runCompileToLibrary(run);

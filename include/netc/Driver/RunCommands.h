@@ -32,6 +32,9 @@ struct RunOptions {
   /// print the largest difference.
   bool referenceSchedule = false;
   bool compareReference = false;
+  /// Developer flag: schedule with one of Halide's autoschedulers
+  /// ("mullapudi2016", "adams2019") instead of netc's tuned schedule.
+  std::string autoschedule;
   /// bench: the batch for a symbolic batch, and the repetitions.
   int64_t batch = 1;
   int repetitions = 10;

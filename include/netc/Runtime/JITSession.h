@@ -49,8 +49,9 @@ llvm::Error
 forEachInParallel(size_t count,
                   llvm::function_ref<std::string(size_t index)> work);
 
-/// Which schedule to compile with.
-enum class Schedule { Reference, Tuned };
+/// Which schedule to compile with: the reference, netc's tuned schedule,
+/// or one of Halide's autoschedulers (for comparison in the benchmark).
+enum class Schedule { Reference, Tuned, Mullapudi2016, Adams2019 };
 
 /// A compiled network.
 class JITSession {
@@ -61,15 +62,18 @@ public:
   /// `target` (a Halide target string; "host" by default). With `fuse`,
   /// a Conv2d and the BatchNorm2d, residual Add and activation after it
   /// run as one kernel (nn::fuseLayers).
+  /// An autoscheduler plans for a symbolic batch of `batchEstimate`.
   static llvm::Expected<std::unique_ptr<JITSession>>
   compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
-          llvm::StringRef target = "host", bool fuse = true);
+          llvm::StringRef target = "host", bool fuse = true,
+          int64_t batchEstimate = 1);
 
   /// Compiles one (fused) layer on its own (its operands become inputs),
   /// for per-layer timing. `weights` must hold the layer's parameters.
   static llvm::Expected<std::unique_ptr<JITSession>>
   compileLayer(const nn::FusedLayer &layer, WeightSet weights,
-               Schedule schedule, llvm::StringRef target = "host");
+               Schedule schedule, llvm::StringRef target = "host",
+               int64_t batchEstimate = 1);
 
   /// The model's inputs and outputs, in order.
   const std::vector<std::string> &inputNames() const;

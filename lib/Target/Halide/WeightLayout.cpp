@@ -71,8 +71,8 @@ static WeightFunc readInStorageOrder(const WeightRequest &request,
 WeightParam halide::makeWeightParam(const WeightRequest &request,
                                     bool prepacked) {
   prepacked &= request.isPacked();
-  // The sizes are fixed: say so, so that the header documents them and the
-  // kernel checks them. A packed buffer is made dense by netc: its strides
+  // The sizes are fixed: say so, so that the header documents them, the
+  // kernel checks them and an autoscheduler knows them. A packed buffer is made dense by netc: its strides
   // are constants too.
   std::vector<int> extents = request.storageExtents();
   if (!prepacked)
@@ -81,7 +81,7 @@ WeightParam halide::makeWeightParam(const WeightRequest &request,
                            funcName(request.name));
   int stride = 1;
   for (size_t d = 0; d < extents.size(); ++d) {
-    param.dim(int(d)).set_bounds(0, extents[d]);
+    param.dim(int(d)).set_bounds(0, extents[d]).set_estimate(0, extents[d]);
     if (prepacked)
       param.dim(int(d)).set_stride(stride);
     stride *= extents[d];
