@@ -501,14 +501,15 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     for (int64_t size : request.shape)
       sizes.push_back(int(size));
     body.checkTensor(param, argument, sizes, false);
-    auto [it, added] =
-        packingOfLayout.emplace(std::make_pair(request.packing, request.block), "");
+    auto [it, added] = packingOfLayout.emplace(
+        std::make_pair(request.packing, request.block), "");
     if (added)
       it->second = model + "_pack" + std::to_string(packingOfLayout.size());
     std::vector<int> extents = request.storageExtents();
     std::string allocation = param + ".packed";
     Halide::Expr packed = body.allocate(
-        allocation, std::vector<Halide::Expr>(extents.rbegin(), extents.rend()));
+        allocation,
+        std::vector<Halide::Expr>(extents.rbegin(), extents.rend()));
     body.call(it->second, {argument, packed}, {allocation});
     uses.push_back(allocation);
     return packed;

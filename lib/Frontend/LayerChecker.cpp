@@ -262,7 +262,9 @@ unsigned Importer::checkLayer(const LayerDecl &decl, const LayerArgs &args) {
   out.producerPos = decl.node->pos;
   out.batched = in.batched;
   out.poisoned = poisoned;
-  LayerSummary row{decl.name, opName.str(), {}, {}};
+  LayerSummary row;
+  row.name = decl.name;
+  row.op = opName.str();
   currentProblems = &row.problems;
   if (currentStack && !currentStack->empty()) {
     // One entry per block instance, shared by its layers.

@@ -26,8 +26,8 @@ constexpr int O = 8, I = 3, KH = 2, KW = 5;
 /// as ConvLowering asks: the output channel innermost, then kw, kh and i;
 /// the parameter is the block size (0: not blocked).
 struct ConvWeight : ::testing::TestWithParam<int> {
-  WeightRequest request{"conv.weight", {O, I, KH, KW}, {0, 3, 2, 1},
-                        GetParam()};
+  WeightRequest request{
+      "conv.weight", {O, I, KH, KW}, {0, 3, 2, 1}, GetParam()};
   std::vector<float> data = std::vector<float>(O * I * KH * KW);
   ConvWeight() { std::iota(data.begin(), data.end(), 0.0f); }
   /// PyTorch's weight[o][i][ky][kx].
@@ -74,15 +74,15 @@ TEST_P(ConvWeight, EveryWayOfSupplyingReadsTheSameValues) {
   // The Func over PyTorch's layout, the Func over the packed buffer, and
   // the Func over the run-time packing pipeline's result.
   WeightFunc viewed = makeWeightFunc(request, natural, false);
-  WeightFunc stored = makeWeightFunc(
-      request, packWeight(request, data.data(), "w"), true);
+  WeightFunc stored =
+      makeWeightFunc(request, packWeight(request, data.data(), "w"), true);
   EXPECT_FALSE(viewed.prepacked);
   EXPECT_TRUE(stored.prepacked);
   Halide::ImageParam input(Halide::Float(32), 4, "input");
   input.set(natural);
   WeightFunc piped = makeWeightFunc(
-      request, packingPipeline(request, input).realize(request.storageExtents()),
-      true);
+      request,
+      packingPipeline(request, input).realize(request.storageExtents()), true);
   std::vector<int> sizes = {O, KW, KH, I};
   Halide::Buffer<float> fromView = viewed.func.realize(sizes);
   Halide::Buffer<float> fromStored = stored.func.realize(sizes);
@@ -122,7 +122,7 @@ TEST_P(ConvWeight, ParametersFixTheirShape) {
 
 INSTANTIATE_TEST_SUITE_P(Blocks, ConvWeight, ::testing::Values(0, 4),
                          [](const ::testing::TestParamInfo<int> &info) {
-                           return info.param ? "BlocksOf" +
-                                                   std::to_string(info.param)
-                                             : std::string("Unblocked");
+                           return info.param
+                                      ? "BlocksOf" + std::to_string(info.param)
+                                      : std::string("Unblocked");
                          });

@@ -72,8 +72,8 @@ WeightParam halide::makeWeightParam(const WeightRequest &request,
                                     bool prepacked) {
   prepacked &= request.isPacked();
   // The sizes are fixed: say so, so that the header documents them, the
-  // kernel checks them and an autoscheduler knows them. A packed buffer is made dense by netc: its strides
-  // are constants too.
+  // kernel checks them and an autoscheduler knows them. A packed buffer is made
+  // dense by netc: its strides are constants too.
   std::vector<int> extents = request.storageExtents();
   if (!prepacked)
     extents.assign(request.shape.rbegin(), request.shape.rend());

@@ -1,4 +1,4 @@
-//===- WeightLayout.h - Weights stored the way a kernel reads them -*- C++ -*-===//
+//===- WeightLayout.h - Weights stored as kernels read them ----*- C++ -*-===//
 //
 // Part of netc. Licensed under the MIT License; see LICENSE.
 //
@@ -55,8 +55,9 @@ struct WeightRequest {
 
 /// The answer: a Func with one argument per dimension of the storage order
 /// (innermost first; the blocked dimension whole), and whether the memory
-/// behind it really is laid out that way. When it is not, the Func reads PyTorch's layout (a packed
-/// request then gathers) and the layer's schedule packs it itself.
+/// behind it really is laid out that way. When it is not, the Func reads
+/// PyTorch's layout (a packed request then gathers) and the layer's schedule
+/// packs it itself.
 struct WeightFunc {
   Halide::Func func;
   bool prepacked = false;

@@ -95,8 +95,8 @@ llvm::Error halide::applyAutoschedule(LoweredNetwork &net,
   if (which == Autoscheduler::Adams2019)
     ::setenv("HL_BEAM_SIZE", "1", /*overwrite=*/0);
   try {
-    pipeline.auto_schedule(*name, target,
-                           Halide::MachineParams(threads, 16 * 1024 * 1024, 40));
+    pipeline.auto_schedule(
+        *name, target, Halide::MachineParams(threads, 16 * 1024 * 1024, 40));
   } catch (const Halide::Error &e) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    std::string("Halide's ") + *name +

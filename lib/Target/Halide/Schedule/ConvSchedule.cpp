@@ -12,9 +12,9 @@
 //   fewer on 16-register targets), with the whole reduction (input channels,
 //   kernel rows, kernel columns) inside it. Each step loads the tile's
 //   weights as vectors from `packed` (the weight with output channels
-//   innermost, packed per channel block), broadcasts one input value per
-//   pixel and issues one FMA per accumulator (the weights are stored so
-//   once, when they are loaded; see WeightLayout.h). The tile is stored channels
+//   innermost, in blocks of 16 channels, stored so once when the weights
+//   are loaded; see WeightLayout.h), broadcasts one input value per pixel
+//   and issues one FMA per accumulator. The tile is stored channels
 //   innermost and then written to the NCHW output along the width. 1x1
 //   convolutions are the GEMM special case of the same kernel (the padded
 //   input is then inlined: it is the input itself). The loop over channel
