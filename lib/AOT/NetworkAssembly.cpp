@@ -50,13 +50,16 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/IPO/AlwaysInliner.h"
 
 #include <unistd.h>
 
+#include <iostream>
 #include <map>
+#include <sstream>
 
 using namespace netc;
 using namespace netc::aot;
@@ -646,6 +649,69 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     if (llvm::Error e = moveInto(prefix + ext, std::string(final)))
       return e;
     written.push_back(std::string(final));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error aot::printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
+                                   bool fuse, const Halide::Target &target,
+                                   llvm::raw_ostream &os) {
+  // The kernels of the library (and of the JIT): one per distinct layer,
+  // with the target the library compiles them for.
+  Halide::Target kernelTarget =
+      target.with_feature(Halide::Target::NoRuntime)
+          .with_feature(Halide::Target::NoBoundsQuery);
+  std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
+  std::map<std::string, std::vector<const nn::FusedLayer *>> layersOfKey;
+  std::vector<std::string> keys;
+  for (const nn::FusedLayer &layer : layers) {
+    std::vector<const nn::FusedLayer *> &same = layersOfKey[layer.key()];
+    if (same.empty())
+      keys.push_back(layer.key());
+    same.push_back(&layer);
+  }
+  bool first = true;
+  for (const std::string &key : keys) {
+    const std::vector<const nn::FusedLayer *> &same = layersOfKey[key];
+    LayerKernel kernel;
+    kernel.layer = *same.front();
+    if (std::string error = lowerKernel(kernel, kernelTarget); !error.empty())
+      return errorOf(error);
+    if (!kernel.computes)
+      continue;
+    if (!first)
+      os << "\n";
+    first = false;
+    os << "kernel " << kernel.layer.name();
+    if (same.size() > 1) {
+      std::vector<std::string> others;
+      for (size_t i = 1; i < same.size(); ++i)
+        others.push_back(same[i]->name());
+      os << " (also runs " << llvm::join(others, ", ") << ")";
+    }
+    os << "\n";
+    if (stage == "loop-nest") {
+      // Halide prints the loop nest to std::cerr.
+      std::stringstream captured;
+      std::streambuf *saved = std::cerr.rdbuf(captured.rdbuf());
+      kernel.pipeline.print_loop_nest();
+      std::cerr.rdbuf(saved);
+      os << captured.str();
+      continue;
+    }
+    llvm::SmallString<128> path;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("netc", "stmt", path))
+      return llvm::createStringError(ec, "cannot create a temporary file");
+    kernel.pipeline.compile_to_lowered_stmt(std::string(path),
+                                            kernel.arguments, Halide::Text,
+                                            kernelTarget);
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    llvm::sys::fs::remove(path);
+    if (!buffer)
+      return llvm::createStringError(buffer.getError(),
+                                     "cannot read the statement");
+    os << (*buffer)->getBuffer();
   }
   return llvm::Error::success();
 }

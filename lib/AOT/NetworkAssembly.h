@@ -29,6 +29,14 @@ llvm::Error emitAssembledNetwork(mlir::FuncOp func, const EmitOptions &opts,
                                  const Halide::Target &target,
                                  std::vector<std::string> &written);
 
+/// Prints `stage` ("loop-nest" or "halide-stmt") of every kernel the
+/// library (and the JIT) would compile for `func`: one per distinct (fused)
+/// layer, in the order they first run, each under a line naming it and the
+/// other layers it runs for.
+llvm::Error printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
+                              bool fuse, const Halide::Target &target,
+                              llvm::raw_ostream &os);
+
 } // namespace aot
 } // namespace netc
 

@@ -211,45 +211,15 @@ aot::emitLibrary(mlir::FuncOp func, const EmitOptions &opts) {
 }
 
 llvm::Error aot::printStage(mlir::FuncOp func, llvm::StringRef stage,
-                            llvm::StringRef targetName, llvm::raw_ostream &os) {
+                            llvm::StringRef targetName, bool fuse,
+                            llvm::raw_ostream &os) {
   try {
     Halide::Target target = targetName == "host"
                                 ? Halide::get_host_target()
                                 : Halide::Target(targetName.str());
-    WeightArguments weights(nullptr);
-    llvm::Expected<halide::LoweredNetwork> net =
-        halide::lowerNetwork(func, weights.provider());
-    if (!net)
-      return net.takeError();
-    halide::applyTunedSchedule(*net, target);
-    std::vector<Halide::Argument> args(net->inputs.begin(), net->inputs.end());
-    args.insert(args.end(), weights.params.begin(), weights.params.end());
-    std::vector<Halide::Func> outputs = halide::makeOutputFuncs(*net, target);
-    Halide::Pipeline pipeline(outputs);
-    if (stage == "loop-nest") {
-      // Halide prints the loop nest to std::cerr.
-      std::stringstream captured;
-      std::streambuf *saved = std::cerr.rdbuf(captured.rdbuf());
-      pipeline.print_loop_nest();
-      std::cerr.rdbuf(saved);
-      os << captured.str();
-      return llvm::Error::success();
-    }
-    llvm::SmallString<128> path;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("netc", "stmt", path))
-      return llvm::createStringError(ec, "cannot create a temporary file");
-    pipeline.compile_to_lowered_stmt(std::string(path), args, Halide::Text,
-                                     target);
-    auto buffer = llvm::MemoryBuffer::getFile(path);
-    llvm::sys::fs::remove(path);
-    if (!buffer)
-      return llvm::createStringError(buffer.getError(),
-                                     "cannot read the statement");
-    os << (*buffer)->getBuffer();
+    return printKernelStages(func, stage, fuse, target, os);
   } catch (const Halide::Error &e) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "Halide: " + std::string(e.what()));
   }
-  return llvm::Error::success();
 }

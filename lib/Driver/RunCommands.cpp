@@ -227,8 +227,9 @@ int netc::runCompileToLibrary(const RunOptions &options) {
                                             const NetworkSummary &) {
     mlir::FuncOp func = modelFunction(module);
     if (!options.common.emit.empty()) {
-      if (llvm::Error e = aot::printStage(func, options.common.emit,
-                                          options.target, llvm::outs()))
+      if (llvm::Error e =
+              aot::printStage(func, options.common.emit, options.target,
+                              !options.common.noFuse, llvm::outs()))
         return fail(ExitModelError, "code generation failed: " +
                                         llvm::toString(std::move(e)));
       return int(ExitSuccess);

@@ -50,6 +50,8 @@ NON_DIAGNOSTIC_CALLS = ["assert", "llvm_unreachable", "cl::desc",
 # explain's formulas, help text, generated code. Each must still occur in
 # a source (a stale entry fails the check).
 NOT_DIAGNOSTICS = {
+    # --emit=loop-nest and --emit=halide-stmt: the line above each kernel.
+    " (also runs ",
     # netc explain's lines (its formulas are formulas.push_back's).
     "layer '{0}' ({1}) at {2}:{3}:{4}\\n",
     "  params: {0}\\n",

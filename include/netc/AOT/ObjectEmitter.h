@@ -51,11 +51,13 @@ struct EmitOptions {
 llvm::Expected<std::vector<std::string>> emitLibrary(mlir::FuncOp func,
                                                      const EmitOptions &opts);
 
-/// Prints a stage of `func`'s compilation with the tuned schedule:
+/// Prints a stage of `func`'s compilation with the tuned schedule, for
+/// each kernel the library and the JIT run (`fuse` as EmitOptions):
 /// `loop-nest` (Halide's loop nest: the loop kinds a schedule makes) or
 /// `halide-stmt` (Halide's lowered statement).
 llvm::Error printStage(mlir::FuncOp func, llvm::StringRef stage,
-                       llvm::StringRef target, llvm::raw_ostream &os);
+                       llvm::StringRef target, bool fuse,
+                       llvm::raw_ostream &os);
 
 } // namespace aot
 } // namespace netc
