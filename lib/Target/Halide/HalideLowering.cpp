@@ -214,55 +214,6 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
   return std::move(net);
 }
 
-llvm::Expected<LoweredNetwork>
-halide::lowerNetwork(mlir::FuncOp func, const WeightProvider &weights) {
-  LoweredNetwork net;
-  net.name = func.getName().str();
-  LoweringContext ctx(weights);
-  llvm::DenseMap<mlir::Value, Tensor> tensors;
-
-  // Inputs: every size fixed but a symbolic batch (dimension 0).
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    mlir::BlockArgument arg = func.getArgument(i);
-    auto type = arg.getType().cast<mlir::RankedTensorType>();
-    std::string name = nn::inputName(func, i);
-    Halide::ImageParam param;
-    llvm::Expected<Tensor> t = inputTensor(type, name, param);
-    if (!t)
-      return t.takeError();
-    net.inputs.push_back(param);
-    net.inputNames.push_back(name);
-    net.inputShapes.push_back(shapeOf(type));
-    tensors[arg] = *t;
-  }
-
-  for (mlir::Operation &op : func.front()) {
-    if (auto ret = llvm::dyn_cast<mlir::ReturnOp>(op)) {
-      for (mlir::Value v : ret.getOperands()) {
-        net.outputs.push_back(tensors.lookup(v));
-        net.outputNames.push_back(nn::valueName(v));
-      }
-      continue;
-    }
-    std::vector<Tensor> ins;
-    for (mlir::Value v : op.getOperands())
-      ins.push_back(tensors.lookup(v));
-    // Symbolic sizes other than the batch are not lowered.
-    auto type = op.getResult(0).getType().cast<mlir::RankedTensorType>();
-    for (int64_t d = 1; d < type.getRank(); ++d)
-      if (type.isDynamicDim(d))
-        return llvm::createStringError(
-            llvm::inconvertibleErrorCode(),
-            "code generation needs static sizes except the batch, but layer '" +
-                op.getAttrOfType<mlir::StringAttr>("name").getValue().str() +
-                "' has a symbolic size at dimension " + std::to_string(d));
-    LoweredLayer layer = lowerOp(&op, ins, ctx);
-    tensors[op.getResult(0)] = layer.output;
-    net.layers.push_back(std::move(layer));
-  }
-  return std::move(net);
-}
-
 void halide::constrainOutputChannels(const Tensor &output) {
   // Only the channels: with the height and width fixed as well, Halide 14
   // miscompiles the depthwise stride-2 schedule (its band of padded rows

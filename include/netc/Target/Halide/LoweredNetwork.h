@@ -79,12 +79,6 @@ struct LoweredNetwork {
   bool fused = false;
 };
 
-/// Lowers `func` (an nn function that verified) to Halide. Returns an error
-/// for what the lowering does not support (a symbolic size other than the
-/// batch).
-llvm::Expected<LoweredNetwork> lowerNetwork(mlir::FuncOp func,
-                                            const WeightProvider &weights);
-
 /// Lowers one op on its own: its operands become ImageParams named
 /// `input`, `input1`, ... (with a free batch), its result the only output.
 /// For per-layer object files and per-layer benchmarks.
