@@ -9,13 +9,10 @@
 #include "tiny_cnn.h"
 
 #include "HalideBuffer.h"
+#include "npy_float32.h"
 
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
-#include <string>
 #include <vector>
 
 namespace {
@@ -28,52 +25,6 @@ void printError(void *, const char *message) {
                n && message[n - 1] == '\n' ? "" : "\n");
 }
 
-/// Reads a little-endian float32, C-order .npy file of format 1.0.
-bool readNpy(const char *path, std::vector<int> &shape,
-             std::vector<float> &data) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY\x01\x00", 8) != 0)
-    return false;
-  unsigned char len[2];
-  in.read(reinterpret_cast<char *>(len), 2);
-  std::string header(len[0] | (len[1] << 8), '\0');
-  in.read(&header[0], header.size());
-  if (header.find("'<f4'") == std::string::npos ||
-      header.find("'fortran_order': False") == std::string::npos)
-    return false;
-  size_t open = header.find('('), close = header.find(')');
-  std::stringstream dims(header.substr(open + 1, close - open - 1));
-  size_t count = 1;
-  for (std::string item; std::getline(dims, item, ',');)
-    if (item.find_first_not_of(' ') != std::string::npos) {
-      shape.push_back(std::stoi(item));
-      count *= shape.back();
-    }
-  data.resize(count);
-  return bool(in.read(reinterpret_cast<char *>(data.data()),
-                      count * sizeof(float)));
-}
-
-/// Writes a float32, C-order .npy file of format 1.0.
-bool writeNpy(const char *path, const std::vector<int> &shape,
-              const float *data, size_t count) {
-  std::string dims;
-  for (int d : shape)
-    dims += std::to_string(d) + ", ";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       dims + "), }";
-  header.append(64 - (10 + header.size() + 1) % 64, ' ');
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  char len[2] = {char(header.size() & 0xff), char(header.size() >> 8)};
-  out.write(len, 2);
-  out << header;
-  out.write(reinterpret_cast<const char *>(data), count * sizeof(float));
-  return bool(out);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -84,7 +35,7 @@ int main(int argc, char **argv) {
   halide_set_error_handler(printError);
   std::vector<int> shape;
   std::vector<float> input;
-  if (!readNpy(argv[1], shape, input) || shape.size() != 4) {
+  if (!npy::readFloat32(argv[1], shape, input) || shape.size() != 4) {
     std::fprintf(stderr, "error: %s is not a float32 [N, 3, 32, 32] .npy\n",
                  argv[1]);
     return 2;
@@ -105,6 +56,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 10; ++i)
     std::printf(" %.4f", out(i, 0));
   std::printf("\n");
-  return writeNpy(argv[2], {batch, 10}, out.data(), size_t(batch) * 10) ? 0
-                                                                          : 1;
+  return npy::writeFloat32(argv[2], {batch, 10}, out.data(),
+                           size_t(batch) * 10)
+             ? 0
+             : 1;
 }

@@ -1,7 +1,8 @@
 // run_library: calls the function of a library that netc compiled, through
 // its `<name>_argv` entry point and `<name>_metadata`, on .npy files named
 // after the function's arguments. Built by the tests with
-//   c++ -DNETC_FUNCTION=<name> -I<dir> run_library.cpp <dir>/<name>.a
+//   c++ -DNETC_FUNCTION=<name> -I<dir> -I<netc>/examples/aot run_library.cpp \
+//       <dir>/<name>.a
 //
 // usage: run_library DIR [REPEAT]
 //   every input buffer argument <arg> reads DIR/<arg>.npy; every output
@@ -16,14 +17,13 @@
 #include NETC_STRING(NETC_FUNCTION.h)
 
 #include "HalideRuntime.h"
+#include "npy_float32.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,49 +39,6 @@ struct Tensor {
   std::vector<halide_dimension_t> dims;
   halide_buffer_t buffer;
 };
-
-bool readNpy(const std::string &path, Tensor &t) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY\x01\x00", 8) != 0)
-    return false;
-  unsigned char len[2];
-  in.read(reinterpret_cast<char *>(len), 2);
-  std::string header(len[0] | (len[1] << 8), '\0');
-  in.read(&header[0], header.size());
-  if (header.find("'<f4'") == std::string::npos ||
-      header.find("'fortran_order': False") == std::string::npos)
-    return false;
-  size_t open = header.find('('), close = header.find(')');
-  std::stringstream dims(header.substr(open + 1, close - open - 1));
-  size_t count = 1;
-  for (std::string item; std::getline(dims, item, ',');)
-    if (item.find_first_not_of(' ') != std::string::npos) {
-      t.shape.push_back(std::stoi(item));
-      count *= t.shape.back();
-    }
-  t.data.resize(count);
-  return bool(
-      in.read(reinterpret_cast<char *>(t.data.data()), count * sizeof(float)));
-}
-
-bool writeNpy(const std::string &path, const Tensor &t) {
-  std::string dims;
-  for (int d : t.shape)
-    dims += std::to_string(d) + ", ";
-  std::string header =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
-  header.append(64 - (10 + header.size() + 1) % 64, ' ');
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  char len[2] = {char(header.size() & 0xff), char(header.size() >> 8)};
-  out.write(len, 2);
-  out << header;
-  out.write(reinterpret_cast<const char *>(t.data.data()),
-            t.data.size() * sizeof(float));
-  return bool(out);
-}
 
 /// A dense Halide buffer over `t`: Halide's dimensions are reversed.
 void wrap(Tensor &t) {
@@ -116,7 +73,7 @@ int main(int argc, char **argv) {
     const halide_filter_argument_t &arg = meta->arguments[i];
     Tensor &t = tensors[i];
     std::string path = dir + "/" + arg.name + ".npy";
-    if (!readNpy(path, t)) {
+    if (!npy::readFloat32(path, t.shape, t.data)) {
       std::fprintf(stderr, "error: cannot read %s\n", path.c_str());
       return 2;
     }
@@ -148,7 +105,8 @@ int main(int argc, char **argv) {
     if (arg.kind != halide_argument_kind_output_buffer)
       continue;
     std::string path = dir + "/" + arg.name + ".aot.npy";
-    if (!writeNpy(path, tensors[i]))
+    if (!npy::writeFloat32(path, tensors[i].shape, tensors[i].data.data(),
+                           tensors[i].data.size()))
       return 2;
     std::printf("wrote %s\n", path.c_str());
   }
