@@ -36,11 +36,10 @@ std::vector<int> WeightRequest::storageExtents() const {
 
 /// Where the element at `index` (in storage order, as a WeightFunc reads
 /// it) is in the stored buffer: the blocked dimension split in two.
-template <typename T>
-static std::vector<T> storedIndex(const WeightRequest &request,
-                                  std::vector<T> index) {
+static std::vector<Halide::Expr> storedIndex(const WeightRequest &request,
+                                             std::vector<Halide::Expr> index) {
   if (request.block) {
-    T whole = index[0];
+    Halide::Expr whole = index[0];
     index[0] = whole % request.block;
     index.push_back(whole / request.block);
   }
@@ -106,20 +105,28 @@ Halide::Buffer<float> halide::packWeight(const WeightRequest &request,
   std::vector<int64_t> strides(extents.size(), 1);
   for (size_t d = 1; d < extents.size(); ++d)
     strides[d] = strides[d - 1] * extents[d - 1];
-  // Every element in PyTorch's (C) order, its index counted up as it goes.
+  // The stride of each PyTorch dimension in the packed buffer; a blocked
+  // one steps 1 inside a block and strides.back() from block to block.
   size_t rank = request.shape.size();
-  std::vector<int64_t> index(rank, 0), reordered(rank);
+  std::vector<int64_t> strideOf(rank);
+  for (size_t j = 0; j < rank; ++j)
+    strideOf[order[j]] = strides[j];
+  int blocked = request.block ? order[0] : -1;
+  int64_t block = request.block, blockStride = strides.back();
+  // Every element in PyTorch's (C) order, its index counted up as it goes
+  // (ResNet-50's weights are packed when a session is made: no allocation
+  // per element).
+  std::vector<int64_t> index(rank, 0);
   int64_t elements = 1;
   for (int64_t size : request.shape)
     elements *= size;
   float *out = packed.data();
   for (int64_t e = 0; e < elements; ++e) {
-    for (size_t j = 0; j < rank; ++j)
-      reordered[j] = index[order[j]];
-    std::vector<int64_t> at = storedIndex(request, reordered);
     int64_t offset = 0;
-    for (size_t d = 0; d < at.size(); ++d)
-      offset += at[d] * strides[d];
+    for (size_t p = 0; p < rank; ++p)
+      offset += int(p) == blocked
+                    ? index[p] % block + index[p] / block * blockStride
+                    : index[p] * strideOf[p];
     out[offset] = data[e];
     for (size_t p = rank; p-- > 0;) {
       if (++index[p] < request.shape[p])
