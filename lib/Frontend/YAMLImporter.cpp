@@ -141,35 +141,34 @@ static void checkKnownKeys(Importer &im, const YValue &map,
 mlir::OwningOpRef<mlir::ModuleOp> Importer::run(NetworkSummary *summary) {
   context->getOrLoadDialect<nn::NNDialect>();
   context->getOrLoadDialect<mlir::StandardOpsDialect>();
-  const llvm::MemoryBuffer *buffer = sourceMgr.getMemoryBuffer(bufferId);
+  llvm::StringRef text = sourceMgr.getMemoryBuffer(bufferId)->getBuffer();
+  // The line and column of the byte at `offset`.
+  auto positionOf = [&](size_t offset) -> SourcePos {
+    llvm::StringRef before = text.take_front(offset);
+    return {unsigned(1 + before.count('\n')),
+            unsigned(1 + before.size() - (before.rfind('\n') + 1))};
+  };
   // YAML is UTF-8; other bytes would also end up in JSON and SARIF output.
   size_t badByte = 0;
-  if (!llvm::json::isUTF8(buffer->getBuffer(), &badByte)) {
-    llvm::StringRef before = buffer->getBuffer().take_front(badByte);
-    unsigned line = 1 + before.count('\n');
-    unsigned column = 1 + before.size() - (before.rfind('\n') + 1);
-    error({line, column}, "the file is not valid UTF-8 (byte " +
-                              std::to_string(badByte) + ")");
+  if (!llvm::json::isUTF8(text, &badByte)) {
+    error(positionOf(badByte), "the file is not valid UTF-8 (byte " +
+                                   std::to_string(badByte) + ")");
     return nullptr;
   }
   // YAML allows tab, line feed and carriage return among the C0 controls,
   // and not DEL. yaml-cpp would read a file that starts with a NUL as UTF-16
   // or UTF-32 and report garbage, so these are reported here.
-  llvm::StringRef text = buffer->getBuffer();
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char byte = text[i];
     if ((byte >= 0x20 && byte != 0x7f) || byte == '\t' || byte == '\n' ||
         byte == '\r')
       continue;
-    llvm::StringRef before = text.take_front(i);
-    unsigned line = 1 + before.count('\n');
-    unsigned column = 1 + before.size() - (before.rfind('\n') + 1);
     std::string message;
     llvm::raw_string_ostream(message)
         << "the file contains the control character U+"
         << llvm::format_hex_no_prefix(byte, 4, /*Upper=*/true) << " (byte "
         << i << "), which YAML does not allow";
-    error({line, column}, message);
+    error(positionOf(i), message);
     return nullptr;
   }
   YAMLParseResult parsed = parseYAML(text);
