@@ -26,6 +26,7 @@
 
 #include "mlir/Dialect/StandardOps/IR/Ops.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -186,24 +187,28 @@ weightsFor(const RunOptions &options, mlir::FuncOp func) {
   return runtime::initializeWeights(params, options.seed);
 }
 
+/// The schedule `--autoschedule=NAME` asks for, or none for an unknown name.
+static llvm::Optional<runtime::Schedule> autoschedulerNamed(llvm::StringRef name) {
+  return llvm::StringSwitch<llvm::Optional<runtime::Schedule>>(name.lower())
+      .Case("mullapudi2016", runtime::Schedule::Mullapudi2016)
+      .Case("adams2019", runtime::Schedule::Adams2019)
+      .Default(llvm::None);
+}
+
 /// The schedule the options ask for (checkSchedule accepted them).
 static runtime::Schedule scheduleOf(const RunOptions &options) {
   if (options.referenceSchedule)
     return runtime::Schedule::Reference;
   if (options.autoschedule.empty())
     return runtime::Schedule::Tuned;
-  return llvm::StringRef(options.autoschedule).equals_insensitive("adams2019")
-             ? runtime::Schedule::Adams2019
-             : runtime::Schedule::Mullapudi2016;
+  return *autoschedulerNamed(options.autoschedule);
 }
 
 /// 0, or the usage error for an unknown or conflicting --autoschedule.
 static int checkSchedule(const RunOptions &options) {
   if (options.autoschedule.empty())
     return 0;
-  llvm::StringRef name(options.autoschedule);
-  if (!name.equals_insensitive("mullapudi2016") &&
-      !name.equals_insensitive("adams2019"))
+  if (!autoschedulerNamed(options.autoschedule))
     return fail(ExitUsageError,
                 "unknown autoscheduler '" + options.autoschedule +
                     "' (expected: mullapudi2016, adams2019)");

@@ -202,13 +202,22 @@ static Halide::Buffer<float> bufferOf(io::Tensor &t) {
   return Halide::Buffer<float>(t.data.data(), sizes);
 }
 
+/// The Halide autoscheduler `schedule` names, if it names one.
+static llvm::Optional<halide::Autoscheduler> autoschedulerOf(Schedule schedule) {
+  if (schedule == Schedule::Mullapudi2016)
+    return halide::Autoscheduler::Mullapudi2016;
+  if (schedule == Schedule::Adams2019)
+    return halide::Autoscheduler::Adams2019;
+  return llvm::None;
+}
+
 /// Lowers `layer` alone with its weights as parameters, schedules it and
 /// JIT-compiles it. Returns null for a layer that computes nothing.
 static llvm::Expected<std::unique_ptr<Kernel>>
 compileKernel(const nn::FusedLayer &layer, Schedule schedule,
               const Halide::Target &target, int64_t batchEstimate) {
-  bool autoscheduled =
-      schedule == Schedule::Mullapudi2016 || schedule == Schedule::Adams2019;
+  llvm::Optional<halide::Autoscheduler> autoscheduler =
+      autoschedulerOf(schedule);
   auto kernel = std::make_unique<Kernel>();
   // Every weight is stored as the kernel asks (see addStep).
   halide::WeightProvider provider =
@@ -229,7 +238,7 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
     return net.takeError();
   if (net->layers.size() == 1 && net->layers.front().funcs.empty())
     return nullptr;
-  if (!autoscheduled)
+  if (!autoscheduler)
     halide::applySchedule(*net,
                           schedule == Schedule::Reference
                               ? halide::ScheduleKind::Reference
@@ -239,15 +248,11 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
   halide::constrainOutputChannels(net->outputs.front());
   kernel->outputSizes = net->outputs.front().sizes;
   kernel->pipeline = Halide::Pipeline(net->outputs.front().func);
-  if (autoscheduled) {
+  if (autoscheduler)
     if (llvm::Error e = halide::applyAutoschedule(
-            *net, kernel->pipeline,
-            schedule == Schedule::Mullapudi2016
-                ? halide::Autoscheduler::Mullapudi2016
-                : halide::Autoscheduler::Adams2019,
-            batchEstimate, int(std::thread::hardware_concurrency()), target))
+            *net, kernel->pipeline, *autoscheduler, batchEstimate,
+            int(std::thread::hardware_concurrency()), target))
       return std::move(e);
-  }
   kernel->pipeline.compile_jit(target);
   return std::move(kernel);
 }
@@ -264,6 +269,11 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
     if (byKey.emplace(key, nullptr).second)
       work.push_back({key, &layer});
   }
+  // An autoscheduler's plugin loads (and sets its environment) before the
+  // threads start.
+  if (llvm::Optional<halide::Autoscheduler> a = autoschedulerOf(schedule))
+    if (llvm::Error e = halide::loadAutoscheduler(*a))
+      return e;
   std::vector<std::unique_ptr<Kernel>> kernels(work.size());
   if (llvm::Error e = forEachInParallel(work.size(), [&](size_t i) {
         llvm::Expected<std::unique_ptr<Kernel>> k =

@@ -38,15 +38,17 @@ std::vector<Halide::Func> makeOutputFuncs(const LoweredNetwork &net,
 /// Halide's own autoschedulers, for comparison with the tuned schedule.
 enum class Autoscheduler { Mullapudi2016, Adams2019 };
 
-/// The autoscheduler called `name` ("mullapudi2016", "adams2019"), or none.
-llvm::Optional<Autoscheduler> autoschedulerNamed(llvm::StringRef name);
+/// Loads `which`'s plugin, once per process. Adams2019 is set to a beam of
+/// 1 (greedy) unless HL_BEAM_SIZE says otherwise: Halide 14 reads it from
+/// the environment, so this must run before threads compile in parallel.
+llvm::Error loadAutoscheduler(Autoscheduler which);
 
 /// Schedules `pipeline`, whose only output is `net`'s first output, with a
 /// Halide autoscheduler, after giving it estimates: every input's fixed
 /// extents, a free batch of `batch`, and the output's extents for them
 /// (weights made by makeWeightParam carry theirs); the machine is `threads`
-/// cores. Adams2019 runs with a beam of 1 (greedy) unless HL_BEAM_SIZE says
-/// otherwise. Returns an error when the plugin cannot be loaded or fails.
+/// cores. Loads the plugin if loadAutoscheduler has not. Returns an error
+/// when the plugin cannot be loaded or fails.
 llvm::Error applyAutoschedule(LoweredNetwork &net, Halide::Pipeline &pipeline,
                               Autoscheduler which, int64_t batch, int threads,
                               const Halide::Target &target);

@@ -13,8 +13,6 @@
 
 #include "netc/Target/Halide/Schedule.h"
 
-#include "llvm/ADT/StringSwitch.h"
-
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -22,15 +20,12 @@
 using namespace netc;
 using namespace netc::halide;
 
-llvm::Optional<Autoscheduler> halide::autoschedulerNamed(llvm::StringRef name) {
-  return llvm::StringSwitch<llvm::Optional<Autoscheduler>>(name.lower())
-      .Case("mullapudi2016", Autoscheduler::Mullapudi2016)
-      .Case("adams2019", Autoscheduler::Adams2019)
-      .Default(llvm::None);
+/// Halide's name for `which`.
+static std::string nameOf(Autoscheduler which) {
+  return which == Autoscheduler::Mullapudi2016 ? "Mullapudi2016" : "Adams2019";
 }
 
-/// Loads the plugin of `which` once; returns Halide's name for it.
-static llvm::Expected<std::string> loadPlugin(Autoscheduler which) {
+llvm::Error halide::loadAutoscheduler(Autoscheduler which) {
   static std::mutex mutex;
   static bool loaded[2] = {false, false};
   const char *path = which == Autoscheduler::Mullapudi2016
@@ -46,10 +41,13 @@ static llvm::Expected<std::string> loadPlugin(Autoscheduler which) {
                                      "cannot load Halide's autoscheduler " +
                                          std::string(path) + ": " + e.what());
     }
+    // Adams2019 searches with a beam of 32 by default; the row
+    // is the greedy one.
+    if (which == Autoscheduler::Adams2019)
+      ::setenv("HL_BEAM_SIZE", "1", /*overwrite=*/0);
     done = true;
   }
-  return std::string(which == Autoscheduler::Mullapudi2016 ? "Mullapudi2016"
-                                                           : "Adams2019");
+  return llvm::Error::success();
 }
 
 /// Estimates for `param` from its fixed extents (a free one: `batch`),
@@ -68,9 +66,9 @@ llvm::Error halide::applyAutoschedule(LoweredNetwork &net,
                                       Autoscheduler which, int64_t batch,
                                       int threads,
                                       const Halide::Target &target) {
-  llvm::Expected<std::string> name = loadPlugin(which);
-  if (!name)
-    return name.takeError();
+  if (llvm::Error e = loadAutoscheduler(which))
+    return e;
+  std::string name = nameOf(which);
   for (size_t i = 0; i < net.inputs.size(); ++i)
     estimateFrom(net.inputs[i], net.inputShapes[i], batch);
   // The weights' estimates are set by their supplier (makeWeightParam).
@@ -90,16 +88,12 @@ llvm::Error halide::applyAutoschedule(LoweredNetwork &net,
         0, Halide::Internal::simplify(
                Halide::Internal::substitute(extents, out.sizes[d]))));
   out.func.set_estimates(region);
-  // Adams2019 searches with a beam of 32 by default; the row is
-  // the greedy one.
-  if (which == Autoscheduler::Adams2019)
-    ::setenv("HL_BEAM_SIZE", "1", /*overwrite=*/0);
   try {
     pipeline.auto_schedule(
-        *name, target, Halide::MachineParams(threads, 16 * 1024 * 1024, 40));
+        name, target, Halide::MachineParams(threads, 16 * 1024 * 1024, 40));
   } catch (const Halide::Error &e) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   std::string("Halide's ") + *name +
+                                   "Halide's " + name +
                                        " autoscheduler failed: " + e.what());
   }
   return llvm::Error::success();
