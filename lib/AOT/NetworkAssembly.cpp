@@ -40,6 +40,7 @@
 #include "netc/Dialect/NN/Analysis/ValueNames.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Runtime/JITSession.h"
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -68,8 +69,9 @@ namespace {
 /// The compiled function of one distinct layer.
 struct LayerKernel {
   /// The first (fused) layer with this key, which the kernel is lowered
-  /// from.
+  /// from, and how its operands and result are stored.
   nn::FusedLayer layer;
+  nn::KernelLayout layout;
   /// The kernel's symbol: `<model>_k<index>_<layer>`, unique in the library
   /// with its `_argv` and `_metadata` companions.
   std::string function;
@@ -86,8 +88,9 @@ struct LayerKernel {
   /// What the kernel asked for: the shape and the packed layout it reads
   /// (the top-level function supplies each weight stored so).
   std::vector<halide::WeightRequest> weightRequests;
-  /// The result's sizes in PyTorch order, as expressions of the operands'
-  /// extents (`input.extent.3` for a free batch).
+  /// The result's sizes in PyTorch order (NCHW even when it is stored in
+  /// blocks), as expressions of the operands' extents (`input.extent.3`
+  /// for a free batch).
   std::vector<Halide::Expr> outputSizes;
   /// The scheduled pipeline and its arguments.
   Halide::Pipeline pipeline;
@@ -142,7 +145,7 @@ static std::string lowerKernel(LayerKernel &kernel,
     return w.weight;
   };
   llvm::Expected<halide::LoweredNetwork> net =
-      halide::lowerFusedLayer(kernel.layer, provider);
+      halide::lowerFusedLayer(kernel.layer, provider, kernel.layout);
   if (!net)
     return llvm::toString(net.takeError());
   if (net->layers.size() == 1 && net->layers.front().funcs.empty()) {
@@ -152,7 +155,8 @@ static std::string lowerKernel(LayerKernel &kernel,
   halide::applyTunedSchedule(*net, target);
   for (size_t i = 0; i < net->inputs.size(); ++i) {
     Halide::ImageParam &input = net->inputs[i];
-    const std::vector<int64_t> &shape = net->inputShapes[i];
+    std::vector<int64_t> shape = nn::storageShape(
+        net->inputShapes[i], kernel.layout.operandBlock(i));
     for (size_t d = 0; d < shape.size(); ++d)
       if (shape[d] >= 0)
         input.dim(int(shape.size() - 1 - d)).set_bounds(0, int(shape[d]));
@@ -163,7 +167,7 @@ static std::string lowerKernel(LayerKernel &kernel,
                           weights.end());
   halide::constrainOutputChannels(net->outputs.front());
   kernel.outputSizes = net->outputs.front().sizes;
-  kernel.pipeline = Halide::Pipeline(net->outputs.front().func);
+  kernel.pipeline = Halide::Pipeline(net->outputs.front().storage());
   return "";
 }
 
@@ -364,11 +368,22 @@ private:
   std::map<std::string, size_t> lastUse;
 };
 
+/// The sizes of a stored tensor of PyTorch-order `sizes`, in the same
+/// order (reversed, Halide's): in channel blocks of `block`, [N, C / block,
+/// H, W, block].
+static std::vector<Halide::Expr>
+storedSizes(const std::vector<Halide::Expr> &sizes, int block) {
+  if (!block)
+    return sizes;
+  return {sizes[0], HI::simplify(sizes[1] / block), sizes[2], sizes[3],
+          block};
+}
+
 /// A tensor of the network in the top-level function.
 struct NetworkValue {
   /// Its halide_buffer_t.
   Halide::Expr buffer;
-  /// Its sizes, PyTorch order.
+  /// Its sizes, PyTorch order (NCHW even when stored in blocks).
   std::vector<Halide::Expr> sizes;
   /// The allocation holding it; empty for a model input.
   std::string allocation;
@@ -420,13 +435,19 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
       target.with_feature(Halide::Target::NoRuntime)
           .with_feature(Halide::Target::NoBoundsQuery);
   std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, opts.fuse);
+  llvm::SmallVector<mlir::Value> results(ret->getOperands());
+  std::vector<nn::KernelLayout> layouts =
+      nn::assignActivationLayouts(layers, results);
   std::vector<LayerKernel> kernels;
   std::map<std::string, size_t> kernelOfKey;
-  for (const nn::FusedLayer &layer : layers) {
-    if (!kernelOfKey.emplace(layer.key(), kernels.size()).second)
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const nn::FusedLayer &layer = layers[l];
+    if (!kernelOfKey.emplace(layer.key() + layouts[l].key(), kernels.size())
+             .second)
       continue;
     LayerKernel kernel;
     kernel.layer = layer;
+    kernel.layout = layouts[l];
     kernel.function =
         llvm::formatv("{0}_k{1}_{2}", model, kernels.size(),
                       halide::funcName(layerName(layer.ops.front())));
@@ -541,8 +562,10 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     copyOutputs(arg);
 
   unsigned allocations = 0;
-  for (const nn::FusedLayer &layer : layers) {
-    const LayerKernel &kernel = kernels[kernelOfKey.at(layer.key())];
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const nn::FusedLayer &layer = layers[l];
+    const LayerKernel &kernel =
+        kernels[kernelOfKey.at(layer.key() + layouts[l].key())];
     mlir::Value result = layer.result();
     if (!kernel.computes) {
       values[result] = values.lookup(layer.operands.front());
@@ -558,10 +581,14 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
       args.push_back(operand.buffer);
       if (!operand.allocation.empty())
         uses.push_back(operand.allocation);
-      size_t rank = operand.sizes.size();
+      // The kernel's sizes are expressions of its arguments' extents: in
+      // blocks, the batch is dimension 4.
+      std::vector<Halide::Expr> stored =
+          storedSizes(operand.sizes, kernel.layout.operandBlock(i));
+      size_t rank = stored.size();
       for (size_t d = 0; d < rank; ++d)
         operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =
-            operand.sizes[rank - 1 - d];
+            stored[rank - 1 - d];
     }
     for (size_t w = 0; w < kernel.weightSuffixes.size(); ++w) {
       halide::WeightRequest request = kernel.weightRequests[w];
@@ -575,7 +602,9 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     // A dotted name, unlike every argument's.
     value.allocation = halide::funcName(layerName(layer.last())) + ".value" +
                        std::to_string(allocations++);
-    value.buffer = body.allocate(value.allocation, value.sizes);
+    value.buffer = body.allocate(
+        value.allocation,
+        storedSizes(value.sizes, kernel.layout.resultBlock));
     args.push_back(value.buffer);
     uses.push_back(value.allocation);
     body.call(kernel.function, args, uses);
@@ -662,19 +691,25 @@ llvm::Error aot::printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
       target.with_feature(Halide::Target::NoRuntime)
           .with_feature(Halide::Target::NoBoundsQuery);
   std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
-  std::map<std::string, std::vector<const nn::FusedLayer *>> layersOfKey;
+  llvm::SmallVector<mlir::Value> results(
+      func.front().getTerminator()->getOperands());
+  std::vector<nn::KernelLayout> layouts =
+      nn::assignActivationLayouts(layers, results);
+  std::map<std::string, std::vector<size_t>> layersOfKey;
   std::vector<std::string> keys;
-  for (const nn::FusedLayer &layer : layers) {
-    std::vector<const nn::FusedLayer *> &same = layersOfKey[layer.key()];
+  for (size_t l = 0; l < layers.size(); ++l) {
+    std::string key = layers[l].key() + layouts[l].key();
+    std::vector<size_t> &same = layersOfKey[key];
     if (same.empty())
-      keys.push_back(layer.key());
-    same.push_back(&layer);
+      keys.push_back(key);
+    same.push_back(l);
   }
   bool first = true;
   for (const std::string &key : keys) {
-    const std::vector<const nn::FusedLayer *> &same = layersOfKey[key];
+    const std::vector<size_t> &same = layersOfKey[key];
     LayerKernel kernel;
-    kernel.layer = *same.front();
+    kernel.layer = layers[same.front()];
+    kernel.layout = layouts[same.front()];
     if (std::string error = lowerKernel(kernel, kernelTarget); !error.empty())
       return errorOf(error);
     if (!kernel.computes)
@@ -683,10 +718,20 @@ llvm::Error aot::printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
       os << "\n";
     first = false;
     os << "kernel " << kernel.layer.name();
+    // Which values are stored in channel blocks (ActivationLayout.h).
+    std::vector<std::string> inBlocks;
+    for (size_t i = 0; i < kernel.layer.operands.size(); ++i)
+      if (kernel.layout.operandBlock(i))
+        inBlocks.push_back(i == 0 ? "input" : "input" + std::to_string(i));
+    if (kernel.layout.resultBlock)
+      inBlocks.push_back("result");
+    if (!inBlocks.empty())
+      os << " [in channel blocks of " << nn::kActivationBlock << ": "
+         << llvm::join(inBlocks, ", ") << "]";
     if (same.size() > 1) {
       std::vector<std::string> others;
       for (size_t i = 1; i < same.size(); ++i)
-        others.push_back(same[i]->name());
+        others.push_back(layers[same[i]].name());
       os << " (also runs " << llvm::join(others, ", ") << ")";
     }
     os << "\n";

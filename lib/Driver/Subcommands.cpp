@@ -15,6 +15,7 @@
 
 #include "ModelLoading.h"
 
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/ValueNames.h"
 #include "netc/Driver/DiagnosticFormats.h"
@@ -102,21 +103,31 @@ int netc::processModels(const NetcOptions &options, const ModelAction &action,
 
 /// Prints the IR (`--emit=mlir`), or the kernels that code generation
 /// compiles, in the order they run, with the values each reads
-/// (`--emit=kernels`).
+/// (`--emit=kernels`); a value passed in channel blocks (the tuned
+/// schedule's layout, nn::assignActivationLayouts) is marked `[16c]`.
 static int maybeEmit(const NetcOptions &options, mlir::ModuleOp module) {
   if (options.emit == "mlir")
     module.print(llvm::outs());
   if (options.emit != "kernels")
     return ExitSuccess;
-  for (mlir::FuncOp func : module.getOps<mlir::FuncOp>())
-    for (const nn::FusedLayer &layer :
-         nn::fuseLayers(func, !options.noFuse)) {
+  for (mlir::FuncOp func : module.getOps<mlir::FuncOp>()) {
+    std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, !options.noFuse);
+    llvm::SmallVector<mlir::Value> results(
+        func.front().getTerminator()->getOperands());
+    std::vector<nn::KernelLayout> layouts =
+        nn::assignActivationLayouts(layers, results);
+    auto mark = [](int block) {
+      return block ? " [" + std::to_string(block) + "c]" : std::string();
+    };
+    for (size_t l = 0; l < layers.size(); ++l) {
       std::vector<std::string> reads;
-      for (mlir::Value v : layer.operands)
-        reads.push_back(nn::valueName(v));
-      llvm::outs() << layer.name() << " <- " << llvm::join(reads, ", ")
-                   << "\n";
+      for (size_t i = 0; i < layers[l].operands.size(); ++i)
+        reads.push_back(nn::valueName(layers[l].operands[i]) +
+                        mark(layouts[l].operandBlock(i)));
+      llvm::outs() << layers[l].name() << mark(layouts[l].resultBlock)
+                   << " <- " << llvm::join(reads, ", ") << "\n";
     }
+  }
   return ExitSuccess;
 }
 

@@ -22,6 +22,7 @@
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/ValueNames.h"
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 
@@ -56,8 +57,11 @@ struct Kernel {
   std::vector<Halide::ImageParam> inputs;
   /// The weight parameters, in order.
   std::vector<KernelWeight> weights;
-  /// The output's sizes, as expressions of the inputs' extents.
+  /// The output's sizes (PyTorch order, NCHW even when blocked), as
+  /// expressions of the inputs' extents.
   std::vector<Halide::Expr> outputSizes;
+  /// How its operands and result are stored.
+  nn::KernelLayout layout;
 };
 
 /// Memory for the layers' results, kept between steps and between runs: a
@@ -125,6 +129,9 @@ struct runtime::JITSession::Impl {
   std::vector<std::unique_ptr<Kernel>> kernels;
   std::vector<Step> steps;
   unsigned numValues = 0;
+  /// Per model input: the channel block the layers read it in (0: as
+  /// given). Only a layer compiled on its own reads its inputs in blocks.
+  std::vector<int> inputBlocks;
   std::vector<std::string> inputNames, outputNames;
   std::vector<unsigned> outputs;
   /// Per value: the last step that reads it (-1: an output, kept).
@@ -214,8 +221,9 @@ static llvm::Optional<halide::Autoscheduler> autoschedulerOf(Schedule schedule) 
 /// Lowers `layer` alone with its weights as parameters, schedules it and
 /// JIT-compiles it. Returns null for a layer that computes nothing.
 static llvm::Expected<std::unique_ptr<Kernel>>
-compileKernel(const nn::FusedLayer &layer, Schedule schedule,
-              const Halide::Target &target, int64_t batchEstimate) {
+compileKernel(const nn::FusedLayer &layer, const nn::KernelLayout &layout,
+              Schedule schedule, const Halide::Target &target,
+              int64_t batchEstimate) {
   llvm::Optional<halide::Autoscheduler> autoscheduler =
       autoschedulerOf(schedule);
   auto kernel = std::make_unique<Kernel>();
@@ -233,11 +241,12 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
     return w.weight;
   };
   llvm::Expected<halide::LoweredNetwork> net =
-      halide::lowerFusedLayer(layer, provider);
+      halide::lowerFusedLayer(layer, provider, layout);
   if (!net)
     return net.takeError();
   if (net->layers.size() == 1 && net->layers.front().funcs.empty())
     return nullptr;
+  kernel->layout = layout;
   if (!autoscheduler)
     halide::applySchedule(*net,
                           schedule == Schedule::Reference
@@ -247,7 +256,7 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
   kernel->inputs = net->inputs;
   halide::constrainOutputChannels(net->outputs.front());
   kernel->outputSizes = net->outputs.front().sizes;
-  kernel->pipeline = Halide::Pipeline(net->outputs.front().func);
+  kernel->pipeline = Halide::Pipeline(net->outputs.front().storage());
   if (autoscheduler)
     if (llvm::Error e = halide::applyAutoschedule(
             *net, kernel->pipeline, *autoscheduler, batchEstimate,
@@ -259,15 +268,15 @@ compileKernel(const nn::FusedLayer &layer, Schedule schedule,
 
 /// Compiles the kernels of `layers` (one per distinct key, in parallel on
 /// up to the machine's cores) into `byKey`.
-static llvm::Error compileKernels(JITSession::Impl &impl,
-                                  llvm::ArrayRef<nn::FusedLayer> layers,
-                                  Schedule schedule,
-                                  std::map<std::string, Kernel *> &byKey) {
-  std::vector<std::pair<std::string, const nn::FusedLayer *>> work;
-  for (const nn::FusedLayer &layer : layers) {
-    std::string key = layer.key();
+static llvm::Error
+compileKernels(JITSession::Impl &impl, llvm::ArrayRef<nn::FusedLayer> layers,
+               llvm::ArrayRef<nn::KernelLayout> layouts, Schedule schedule,
+               std::map<std::string, Kernel *> &byKey) {
+  std::vector<std::pair<std::string, size_t>> work;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::string key = layers[i].key() + layouts[i].key();
     if (byKey.emplace(key, nullptr).second)
-      work.push_back({key, &layer});
+      work.push_back({key, i});
   }
   // An autoscheduler's plugin loads (and sets its environment) before the
   // threads start.
@@ -276,8 +285,9 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
       return e;
   std::vector<std::unique_ptr<Kernel>> kernels(work.size());
   if (llvm::Error e = forEachInParallel(work.size(), [&](size_t i) {
+        size_t l = work[i].second;
         llvm::Expected<std::unique_ptr<Kernel>> k =
-            compileKernel(*work[i].second, schedule, impl.target,
+            compileKernel(layers[l], layouts[l], schedule, impl.target,
                           impl.batchEstimate);
         if (!k)
           return llvm::toString(k.takeError());
@@ -296,13 +306,14 @@ static llvm::Error compileKernels(JITSession::Impl &impl,
 /// Adds `layer` as a step reading `operands` and writing a new value, with
 /// the kernel compiled for its key (null: it computes nothing).
 static void addStep(JITSession::Impl &impl, const nn::FusedLayer &layer,
+                    const nn::KernelLayout &layout,
                     std::vector<unsigned> operands,
                     const std::map<std::string, Kernel *> &byKey,
                     unsigned &result) {
   Step step;
   step.operands = std::move(operands);
   step.result = result = impl.numValues++;
-  step.kernel = byKey.at(layer.key());
+  step.kernel = byKey.at(layer.key() + layout.key());
   if (step.kernel)
     for (const KernelWeight &w : step.kernel->weights) {
       std::string owner = layer.ops[w.op]
@@ -365,22 +376,32 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         impl.batchEstimate = batchEstimate;
         std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
-        if (llvm::Error e = compileKernels(impl, layers, schedule, byKey))
+        // The tuned schedule passes values in channel blocks where that
+        // pays; the others keep NCHW.
+        llvm::SmallVector<mlir::Value> results(
+            func.front().getTerminator()->getOperands());
+        std::vector<nn::KernelLayout> layouts =
+            schedule == Schedule::Tuned
+                ? nn::assignActivationLayouts(layers, results)
+                : std::vector<nn::KernelLayout>(layers.size());
+        if (llvm::Error e =
+                compileKernels(impl, layers, layouts, schedule, byKey))
           return e;
         llvm::DenseMap<mlir::Value, unsigned> ids;
         for (unsigned i = 0; i < func.getNumArguments(); ++i) {
           ids[func.getArgument(i)] = impl.numValues++;
           impl.inputNames.push_back(nn::inputName(func, i));
+          impl.inputBlocks.push_back(0);
         }
-        for (const nn::FusedLayer &layer : layers) {
+        for (size_t l = 0; l < layers.size(); ++l) {
           std::vector<unsigned> operands;
-          for (mlir::Value v : layer.operands) {
+          for (mlir::Value v : layers[l].operands) {
             assert(ids.count(v) && "a layer runs after its operands");
             operands.push_back(ids.lookup(v));
           }
           unsigned result;
-          addStep(impl, layer, operands, byKey, result);
-          ids[layer.result()] = result;
+          addStep(impl, layers[l], layouts[l], operands, byKey, result);
+          ids[layers[l].result()] = result;
         }
         for (mlir::Value v : func.front().getTerminator()->getOperands()) {
           impl.outputs.push_back(ids.lookup(v));
@@ -398,15 +419,20 @@ JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         impl.batchEstimate = batchEstimate;
+        nn::KernelLayout layout = schedule == Schedule::Tuned
+                                          ? nn::preferredLayout(layer)
+                                          : nn::KernelLayout();
         std::vector<unsigned> operands;
         for (unsigned i = 0; i < layer.operands.size(); ++i) {
           operands.push_back(impl.numValues++);
           impl.inputNames.push_back("input" + std::to_string(i));
+          impl.inputBlocks.push_back(layout.operandBlock(i));
         }
-        if (llvm::Error e = compileKernels(impl, {layer}, schedule, byKey))
+        if (llvm::Error e =
+                compileKernels(impl, {layer}, {layout}, schedule, byKey))
           return e;
         unsigned result;
-        addStep(impl, layer, operands, byKey, result);
+        addStep(impl, layer, layout, operands, byKey, result);
         impl.outputs.push_back(result);
         impl.outputNames.push_back(layer.name());
         return llvm::Error::success();
@@ -438,89 +464,187 @@ outputSizes(const Kernel &kernel, const std::vector<Halide::Buffer<float>> &in) 
   return sizes;
 }
 
-llvm::Expected<std::vector<io::Tensor>>
-JITSession::run(const std::vector<const io::Tensor *> &inputs) {
-  if (inputs.size() != impl->inputNames.size())
+/// An NCHW buffer (Halide dimensions (w, h, c, n)) in channel blocks of
+/// `block`: (c % block, w, h, c / block, n).
+static Halide::Buffer<float> toBlocks(const Halide::Buffer<float> &nchw,
+                                      int block) {
+  int w = nchw.dim(0).extent(), h = nchw.dim(1).extent(),
+      c = nchw.dim(2).extent(), n = nchw.dim(3).extent();
+  Halide::Buffer<float> blocked(block, w, h, c / block, n);
+  blocked.for_each_element([&](int ci, int x, int y, int cb, int b) {
+    blocked(ci, x, y, cb, b) = nchw(x, y, cb * block + ci, b);
+  });
+  return blocked;
+}
+
+/// A tensor from a result buffer, NCHW or in channel blocks.
+static io::Tensor tensorOf(const Halide::Buffer<float> &b, int block) {
+  io::Tensor t;
+  if (!block) {
+    for (int d = b.dimensions() - 1; d >= 0; --d)
+      t.shape.push_back(b.dim(d).extent());
+    t.data.assign(b.data(), b.data() + b.number_of_elements());
+    return t;
+  }
+  int w = b.dim(1).extent(), h = b.dim(2).extent(),
+      c = b.dim(3).extent() * block, n = b.dim(4).extent();
+  t.shape = {n, c, h, w};
+  t.data.resize(b.number_of_elements());
+  Halide::Buffer<float> nchw(t.data.data(), w, h, c, n);
+  nchw.for_each_element([&](int x, int y, int ch, int i) {
+    nchw(x, y, ch, i) = b(ch % block, x, y, ch / block, i);
+  });
+  return t;
+}
+
+namespace {
+/// The values of one forward pass: a buffer per value, and the pool block
+/// behind each result (-1: none, or released). Releases every block when
+/// it goes.
+struct PassValues {
+  JITSession::Impl &impl;
+  std::vector<Halide::Buffer<float>> buffers;
+  std::vector<int> blockOf;
+
+  PassValues(JITSession::Impl &impl)
+      : impl(impl), buffers(impl.numValues), blockOf(impl.numValues, -1) {}
+  ~PassValues() {
+    for (unsigned v = 0; v < buffers.size(); ++v)
+      release(v);
+  }
+  void release(unsigned v) {
+    buffers[v] = Halide::Buffer<float>();
+    if (blockOf[v] >= 0)
+      impl.pool.release(unsigned(blockOf[v]));
+    blockOf[v] = -1;
+  }
+};
+} // namespace
+
+/// The model inputs as the layers read them: in place, or converted to
+/// channel blocks. Fails for the wrong number of inputs.
+static llvm::Expected<std::vector<Halide::Buffer<float>>>
+inputBuffers(JITSession::Impl &impl,
+             const std::vector<const io::Tensor *> &inputs) {
+  if (inputs.size() != impl.inputNames.size())
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         llvm::formatv("the model has {0} inputs, but {1} were given",
-                      impl->inputNames.size(), inputs.size()));
+                      impl.inputNames.size(), inputs.size()));
   std::vector<std::vector<int64_t>> shapes;
   for (const io::Tensor *t : inputs)
     shapes.push_back(t->shape);
-  if (shapes != impl->sizedFor) {
-    impl->sizedFor = shapes;
-    impl->stepSizes.assign(impl->steps.size(), {});
+  if (shapes != impl.sizedFor) {
+    impl.sizedFor = shapes;
+    impl.stepSizes.assign(impl.steps.size(), {});
   }
-  // The inputs are read in place (no kernel writes to its inputs); every
-  // result lives in a block of the pool until no live value reads it.
-  std::vector<Halide::Buffer<float>> values(impl->numValues);
-  std::vector<int> blockOf(impl->numValues, -1);
-  for (size_t i = 0; i < inputs.size(); ++i)
-    values[i] = bufferOf(const_cast<io::Tensor &>(*inputs[i]));
-  auto release = [&](unsigned v) {
-    values[v] = Halide::Buffer<float>();
-    if (blockOf[v] >= 0)
-      impl->pool.release(unsigned(blockOf[v]));
-    blockOf[v] = -1;
-  };
-  auto releaseAll = [&] {
-    for (unsigned v = 0; v < impl->numValues; ++v)
-      release(v);
-  };
+  // No kernel writes to its inputs.
+  std::vector<Halide::Buffer<float>> buffers;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Halide::Buffer<float> b = bufferOf(const_cast<io::Tensor &>(*inputs[i]));
+    buffers.push_back(impl.inputBlocks[i] ? toBlocks(b, impl.inputBlocks[i])
+                                          : b);
+  }
+  return std::move(buffers);
+}
+
+/// Runs the layers in order on `values` (the model inputs filled in); each
+/// result lives in a block of the pool until no live value reads it.
+static llvm::Error runSteps(JITSession::Impl &impl, PassValues &values) {
   try {
-    for (size_t s = 0; s < impl->steps.size(); ++s) {
-      Step &step = impl->steps[s];
+    for (size_t s = 0; s < impl.steps.size(); ++s) {
+      Step &step = impl.steps[s];
       if (!step.kernel) {
         unsigned from = step.operands.front();
-        values[step.result] = values[from];
-        blockOf[step.result] = blockOf[from];
-        if (blockOf[from] >= 0)
-          impl->pool.retain(unsigned(blockOf[from]));
+        values.buffers[step.result] = values.buffers[from];
+        values.blockOf[step.result] = values.blockOf[from];
+        if (values.blockOf[from] >= 0)
+          impl.pool.retain(unsigned(values.blockOf[from]));
       } else {
         Kernel &k = *step.kernel;
         std::vector<Halide::Buffer<float>> in;
         for (size_t i = 0; i < step.operands.size(); ++i) {
-          in.push_back(values[step.operands[i]]);
+          in.push_back(values.buffers[step.operands[i]]);
           k.inputs[i].set(in.back());
         }
         for (size_t w = 0; w < k.weights.size(); ++w)
           k.weights[w].param.set(step.weights[w]);
-        std::vector<int> &sizes = impl->stepSizes[s];
+        std::vector<int> &sizes = impl.stepSizes[s];
         if (sizes.empty()) {
           llvm::Expected<std::vector<int>> computed = outputSizes(k, in);
-          if (!computed) {
-            releaseAll();
+          if (!computed)
             return computed.takeError();
-          }
           sizes = std::move(*computed);
+          // In blocks: (c % block, w, h, c / block, n).
+          if (int block = k.layout.resultBlock)
+            sizes = {block, sizes[0], sizes[1], sizes[2] / block, sizes[3]};
         }
         size_t elements = 1;
         for (int size : sizes)
           elements *= size_t(size);
-        unsigned block = impl->pool.take(elements);
-        blockOf[step.result] = int(block);
-        Halide::Buffer<float> out(impl->pool.data(block), sizes);
-        k.pipeline.realize(out, impl->target);
-        values[step.result] = out;
+        unsigned block = impl.pool.take(elements);
+        values.blockOf[step.result] = int(block);
+        Halide::Buffer<float> out(impl.pool.data(block), sizes);
+        k.pipeline.realize(out, impl.target);
+        values.buffers[step.result] = out;
       }
       for (unsigned v : step.operands)
-        if (impl->lastUse[v] == int(s))
-          release(v);
+        if (impl.lastUse[v] == int(s))
+          values.release(v);
     }
   } catch (const Halide::Error &e) {
-    releaseAll();
     return halideError(e);
   }
+  return llvm::Error::success();
+}
+
+/// The channel block of value `v` as stored: that of the step writing it,
+/// or of the model input.
+static int blockOfValue(const JITSession::Impl &impl, unsigned v) {
+  if (v < impl.inputBlocks.size())
+    return impl.inputBlocks[v];
+  for (const Step &step : impl.steps)
+    if (step.result == v)
+      return step.kernel ? step.kernel->layout.resultBlock
+                         : blockOfValue(impl, step.operands.front());
+  return 0;
+}
+
+llvm::Expected<std::vector<io::Tensor>>
+JITSession::run(const std::vector<const io::Tensor *> &inputs) {
+  llvm::Expected<std::vector<Halide::Buffer<float>>> in =
+      inputBuffers(*impl, inputs);
+  if (!in)
+    return in.takeError();
+  PassValues values(*impl);
+  std::copy(in->begin(), in->end(), values.buffers.begin());
+  if (llvm::Error e = runSteps(*impl, values))
+    return std::move(e);
   std::vector<io::Tensor> results;
-  for (unsigned v : impl->outputs) {
-    const Halide::Buffer<float> &b = values[v];
-    io::Tensor t;
-    for (int d = b.dimensions() - 1; d >= 0; --d)
-      t.shape.push_back(b.dim(d).extent());
-    t.data.assign(b.data(), b.data() + b.number_of_elements());
-    results.push_back(std::move(t));
-  }
-  releaseAll();
+  for (unsigned v : impl->outputs)
+    results.push_back(tensorOf(values.buffers[v], blockOfValue(*impl, v)));
   return std::move(results);
+}
+
+llvm::Expected<std::vector<double>>
+JITSession::timeLayers(const std::vector<const io::Tensor *> &inputs,
+                       int repetitions) {
+  llvm::Expected<std::vector<Halide::Buffer<float>>> in =
+      inputBuffers(*impl, inputs);
+  if (!in)
+    return in.takeError();
+  std::vector<double> times;
+  for (int i = 0; i <= std::max(repetitions, 1); ++i) {
+    PassValues values(*impl);
+    std::copy(in->begin(), in->end(), values.buffers.begin());
+    auto start = std::chrono::steady_clock::now();
+    if (llvm::Error e = runSteps(*impl, values))
+      return std::move(e);
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    if (i > 0)
+      times.push_back(ms);
+  }
+  return times;
 }

@@ -52,6 +52,7 @@ NON_DIAGNOSTIC_CALLS = ["assert", "llvm_unreachable", "cl::desc",
 NOT_DIAGNOSTICS = {
     # --emit=loop-nest and --emit=halide-stmt: the line above each kernel.
     " (also runs ",
+    " [in channel blocks of ",
     # netc explain's lines (its formulas are formulas.push_back's).
     "layer '{0}' ({1}) at {2}:{3}:{4}\\n",
     "  params: {0}\\n",

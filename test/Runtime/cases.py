@@ -458,6 +458,40 @@ CASES.append({
                 "replicate_c17"],
 })
 
+# Values passed between kernels in channel blocks of 16 (NCHW16c,
+# ActivationLayout.h): a chain of one-group convolutions whose results are
+# not model outputs, so each is stored in blocks and read from them. The
+# padding modes, stride 2, dilation, an even 'same' kernel, a 1x1 and a
+# fused residual Add read a blocked input; 48 channels make three blocks
+# (a two-block tile would be shifted); a pooling layer keeps its operand
+# NCHW (it does not read blocks), so the next convolution reads NCHW and
+# writes blocks. The reference runs every layer unfused and NCHW.
+CASES.append({
+    "name": "sched_blocked_layout", "kind": "sched",
+    "inputs": {"x": ["N", 16, 13, 11]},
+    "layers": [
+        conv("c1", 16, 32, 3, "x", padding=1, bias=False),
+        L("b1", "BatchNorm2d", "c1", num_features=32),
+        L("r1", "ReLU", "b1"),
+        conv("c2", 32, 32, 3, "r1", padding=1, padding_mode="reflect",
+             bias=False),
+        L("b2", "BatchNorm2d", "c2", num_features=32),
+        L("a2", "Add", ["b2", "r1"]),
+        L("r2", "ReLU", "a2"),
+        conv("c3", 32, 48, 3, "r2", stride=2, padding=[1, 2],
+             padding_mode="replicate"),
+        conv("c4", 48, 48, 3, "c3", padding=2, dilation=2,
+             padding_mode="circular"),
+        L("p4", "AvgPool2d", "c4", kernel_size=2),
+        conv("c5", 48, 64, 1, "c4", stride=2),
+        conv("c6", 64, 64, 2, "c5", padding="same", bias=False),
+        L("r6", "SiLU", "c6"),
+        conv("c7", 64, 16, 3, "r6", padding=1),
+    ],
+    "outputs": ["c7", "p4"],
+    "batch": 3,
+})
+
 # The row tiles: depthwise (with a channel multiplier, stride 2, a 5x5
 # kernel, a row of 67 = four vectors and a tail, a row narrower than a
 # vector), grouped convolutions and fewer than 4 output channels.

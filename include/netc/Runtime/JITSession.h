@@ -69,7 +69,10 @@ public:
           int64_t batchEstimate = 1);
 
   /// Compiles one (fused) layer on its own (its operands become inputs),
-  /// for per-layer timing. `weights` must hold the layer's parameters.
+  /// for per-layer timing. `weights` must hold the layer's parameters. With
+  /// the tuned schedule, its operands and result are stored as they would
+  /// be inside a network (nn::preferredLayout): run() converts the
+  /// inputs and outputs, timeLayers() leaves that out.
   static llvm::Expected<std::unique_ptr<JITSession>>
   compileLayer(const nn::FusedLayer &layer, WeightSet weights,
                Schedule schedule, llvm::StringRef target = "host",
@@ -83,6 +86,13 @@ public:
   /// caller checked their shapes). Returns the outputs in order.
   llvm::Expected<std::vector<io::Tensor>>
   run(const std::vector<const io::Tensor *> &inputs);
+
+  /// Times the layers alone on `inputs`: one warm-up run, then
+  /// `repetitions` runs of the layers' kernels, in ms each. The inputs are
+  /// converted to the layout the first layer reads once, before, and the
+  /// outputs are not copied out.
+  llvm::Expected<std::vector<double>>
+  timeLayers(const std::vector<const io::Tensor *> &inputs, int repetitions);
 
   /// Seconds spent lowering and compiling.
   double compileSeconds() const { return seconds; }

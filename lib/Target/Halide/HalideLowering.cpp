@@ -143,8 +143,7 @@ static LoweredLayer lowerOp(mlir::Operation *op, llvm::ArrayRef<Tensor> ins,
       });
 }
 
-/// An ImageParam for a value of `type` (dimension 0 may be dynamic) and the
-/// Tensor reading it; fails for another dynamic size.
+/// The PyTorch-order shape of `type`, -1 for a dynamic size.
 static std::vector<int64_t> shapeOf(mlir::RankedTensorType type) {
   std::vector<int64_t> shape;
   for (int64_t d : type.getShape())
@@ -152,16 +151,34 @@ static std::vector<int64_t> shapeOf(mlir::RankedTensorType type) {
   return shape;
 }
 
-static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
-                                          const std::string &name,
-                                          Halide::ImageParam &param) {
-  param = Halide::ImageParam(Halide::Float(32), int(type.getRank()),
-                             funcName(name));
+/// A tensor stored in channel blocks of `block`: its logical (x, y, c, n)
+/// view of `blocked`, a Func of (c % block, x, y, c / block, n).
+static Tensor blockedTensor(Halide::Func blocked, std::vector<Expr> sizes,
+                            int block) {
   Tensor t;
-  t.func = Halide::Func(param);
-  for (int64_t d = 0; d < type.getRank(); ++d) {
+  t.sizes = std::move(sizes);
+  t.block = block;
+  t.blocked = blocked;
+  t.func = Halide::Func(blocked.name() + "_nchw");
+  std::vector<Halide::Var> v = varsForRank(4);
+  t.func(v) = blocked(v[2] % block, v[0], v[1], v[2] / block, v[3]);
+  return t;
+}
+
+/// An ImageParam for a value of `type` (dimension 0 may be dynamic), in
+/// channel blocks of `block` when not 0, and the Tensor reading it; fails
+/// for another dynamic size.
+static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
+                                          const std::string &name, int block,
+                                          Halide::ImageParam &param) {
+  int rank = int(type.getRank());
+  assert((!block || rank == 4) && "only 4-D tensors are stored in blocks");
+  param = Halide::ImageParam(Halide::Float(32), block ? 5 : rank,
+                             funcName(name));
+  std::vector<Expr> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
     if (!type.isDynamicDim(d)) {
-      t.sizes.push_back(int(type.getDimSize(d)));
+      sizes.push_back(int(type.getDimSize(d)));
       continue;
     }
     if (d != 0)
@@ -169,8 +186,13 @@ static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
           llvm::inconvertibleErrorCode(),
           "code generation needs every size of '" + name +
               "' but the batch to be a number");
-    t.sizes.push_back(param.dim(int(type.getRank() - 1)).extent());
+    sizes.push_back(param.dim(param.dimensions() - 1).extent());
   }
+  if (block)
+    return blockedTensor(Halide::Func(param), std::move(sizes), block);
+  Tensor t;
+  t.func = Halide::Func(param);
+  t.sizes = std::move(sizes);
   return t;
 }
 
@@ -181,7 +203,8 @@ halide::lowerLayer(mlir::Operation *op, const WeightProvider &weights) {
 
 llvm::Expected<LoweredNetwork>
 halide::lowerFusedLayer(const nn::FusedLayer &layer,
-                        const WeightProvider &weights) {
+                        const WeightProvider &weights,
+                        const nn::KernelLayout &layout) {
   LoweredNetwork net;
   net.name = layer.name();
   net.fused = layer.ops.size() > 1;
@@ -191,8 +214,9 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
     mlir::Value v = layer.operands[i];
     std::string name = i == 0 ? "input" : "input" + std::to_string(i);
     Halide::ImageParam param;
-    llvm::Expected<Tensor> t = inputTensor(
-        v.getType().cast<mlir::RankedTensorType>(), name, param);
+    llvm::Expected<Tensor> t =
+        inputTensor(v.getType().cast<mlir::RankedTensorType>(), name,
+                    layout.operandBlock(i), param);
     if (!t)
       return t.takeError();
     net.inputs.push_back(param);
@@ -209,6 +233,20 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
     tensors[op->getResult(0)] = lowered.output;
     net.layers.push_back(std::move(lowered));
   }
+  if (int block = layout.resultBlock) {
+    // The result in blocks: a Func of (c % block, x, y, c / block, n) that
+    // takes the last layer's Output role; the NCHW one is inlined into it.
+    LoweredLayer &last = net.layers.back();
+    assert(last.output.rank() == 4 && "only 4-D results are stored in blocks");
+    Halide::Func stored = ctx.makeFunc(last.name, "blocked");
+    Halide::Var cl("cl"), x("x"), y("y"), cb("cb"), n("n");
+    stored(cl, x, y, cb, n) = last.output.func(x, y, cb * block + cl, n);
+    for (auto &[func, role] : last.funcs)
+      if (role == FuncRole::Output)
+        func = stored;
+    last.output.block = block;
+    last.output.blocked = stored;
+  }
   net.outputs.push_back(net.layers.back().output);
   net.outputNames.push_back(net.name);
   return std::move(net);
@@ -221,7 +259,15 @@ void halide::constrainOutputChannels(const Tensor &output) {
   size_t rank = output.rank();
   if (rank < 3)
     return;
-  if (const int64_t *channels =
-          Halide::Internal::as_const_int(output.sizes[rank - 3]))
-    output.func.output_buffer().dim(2).set_bounds(0, int(*channels));
+  const int64_t *channels =
+      Halide::Internal::as_const_int(output.sizes[rank - 3]);
+  if (!channels)
+    return;
+  if (output.block) {
+    Halide::OutputImageParam stored = output.blocked.output_buffer();
+    stored.dim(0).set_bounds(0, output.block);
+    stored.dim(3).set_bounds(0, int(*channels / output.block));
+    return;
+  }
+  output.func.output_buffer().dim(2).set_bounds(0, int(*channels));
 }

@@ -15,6 +15,7 @@
 #define NETC_TARGET_HALIDE_LOWEREDNETWORK_H
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Target/Halide/WeightLayout.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -35,8 +36,15 @@ namespace halide {
 struct Tensor {
   Halide::Func func;
   std::vector<Halide::Expr> sizes;
+  /// When not 0, the tensor is stored with its channels in blocks of
+  /// `block` (see ActivationLayout.h), and `blocked` is that storage: a
+  /// Func of (channel in block, x, y, block, n). `func` reads it.
+  int block = 0;
+  Halide::Func blocked;
 
   size_t rank() const { return sizes.size(); }
+  /// The Func a pipeline stores: `blocked` when blocked, else `func`.
+  Halide::Func storage() const { return block ? blocked : func; }
   /// The element at a PyTorch-order index.
   Halide::Expr at(std::vector<Halide::Expr> index) const;
 };
@@ -62,6 +70,8 @@ struct LoweredLayer {
   std::vector<Halide::Var> vars;
   /// For reductions: the reduction domain of the Accumulate Func.
   Halide::RDom reduction;
+  /// The channel block of the layer's (first) input, 0 for NCHW.
+  int inputBlock = 0;
 };
 
 /// A network lowered to Halide.
@@ -87,12 +97,15 @@ llvm::Expected<LoweredNetwork> lowerLayer(mlir::Operation *op,
 
 /// Lowers a fused layer the same way: its operands become the ImageParams
 /// `input`, `input1`, ..., each op reads the one before, and the last op's
-/// result is the only output.
-llvm::Expected<LoweredNetwork> lowerFusedLayer(const nn::FusedLayer &layer,
-                                               const WeightProvider &weights);
+/// result is the only output. `layout` says which operands arrive in
+/// channel blocks (5-D ImageParams) and whether the result leaves in them;
+/// the last layer's Output Func is then the blocked one.
+llvm::Expected<LoweredNetwork>
+lowerFusedLayer(const nn::FusedLayer &layer, const WeightProvider &weights,
+                const nn::KernelLayout &layout = nn::KernelLayout());
 
 /// Tells Halide the number of channels of `output` (a tensor of rank 3 or
-/// more whose Func is the output of the pipeline about to be compiled):
+/// more whose storage is the output of the pipeline about to be compiled):
 /// the pipeline then checks it, and a schedule's split of the channels
 /// needs no tail when it divides them (blocked weights are then read with
 /// dense vectors).

@@ -65,10 +65,30 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   // The padded input, in input coordinates shifted by the top/left padding.
   // Without padding the conv reads only inside the input, where the border
   // arithmetic is the identity: leave it out, so that a schedule can inline
-  // the Func into the kernel.
+  // the Func into the kernel. An input in channel blocks is padded in
+  // blocks (`padded` is then a Func of (c % block, x, y, c / block, n),
+  // read through `paddedView`).
   Func padded = ctx.makeFunc(name, "padded");
+  Func paddedView = padded;
   bool unpadded = p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0;
   bool growsOnly = p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0;
+  // The padding's variables and source in the input's storage: in blocks,
+  // (ci, x, y, cb, n) with the channel block in place of the channel.
+  std::vector<Var> pv = v;
+  Func source = input.func;
+  if (input.block && !unpadded) {
+    pv = {Var("cl"), x, y, Var("cb"), v[3]};
+    source = input.blocked;
+  }
+  // The index of the storage at (column, row), the other dimensions the
+  // padded input's own.
+  auto storageAt = [&](Expr col, Expr row) {
+    std::vector<Expr> at(pv.begin(), pv.end());
+    size_t cx = input.block ? 1 : 0;
+    at[cx] = col;
+    at[cx + 1] = row;
+    return at;
+  };
   if (unpadded) {
     padded(v) = input.func(v);
   } else if (mode == "zeros" && growsOnly) {
@@ -77,27 +97,25 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
     // vector that straddles the left or right border a gather. The rows
     // stay a pure variable, so a schedule can pad a band of rows; the
     // select on the row is one scalar test per row.
-    padded(v) = 0.0f;
+    padded(pv) = 0.0f;
     Halide::RDom in(0, int(inW), funcName(name) + "_in");
     Expr row = Halide::clamp(Halide::likely(y - int(p[0])), 0, int(inH - 1));
-    std::vector<Expr> dst = {in.x + int(p[2]), y, c};
-    std::vector<Expr> src = {in.x, row, c};
-    dst.insert(dst.end(), rest.begin(), rest.end());
-    src.insert(src.end(), rest.begin(), rest.end());
     Expr inside = y >= int(p[0]) && y < int(p[0] + inH);
-    padded(dst) =
-        Halide::select(inside, Halide::likely(input.func(src)), 0.0f);
+    padded(storageAt(in.x + int(p[2]), y)) = Halide::select(
+        inside, Halide::likely(source(storageAt(in.x, row))), 0.0f);
   } else {
-    std::vector<Expr> src = {sourceIndex(x - int(p[2]), inW, mode),
-                             sourceIndex(y - int(p[0]), inH, mode), c};
-    src.insert(src.end(), rest.begin(), rest.end());
-    Expr value = input.func(src);
+    Expr value = source(storageAt(sourceIndex(x - int(p[2]), inW, mode),
+                                  sourceIndex(y - int(p[0]), inH, mode)));
     if (mode == "zeros") {
       Expr inside = x >= int(p[2]) && x < int(p[2] + inW) && y >= int(p[0]) &&
                     y < int(p[0] + inH);
       value = Halide::select(inside, Halide::likely(value), 0.0f);
     }
-    padded(v) = value;
+    padded(pv) = value;
+  }
+  if (input.block && !unpadded) {
+    paddedView = ctx.makeFunc(name, "padded_nchw");
+    paddedView(v) = padded(c % input.block, x, y, c / input.block, v[3]);
   }
 
   // The weight [out, in/groups, kh, kw] as packed(out, kw, kh, in/groups):
@@ -130,7 +148,7 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
 
   Func acc = ctx.makeFunc(name, "acc");
   acc(v) = op.getBias() ? ctx.weight(name, "bias", {outC})(c) : Expr(0.0f);
-  acc(v) += packed(c, r.x, r.y, r.z) * padded(at);
+  acc(v) += packed(c, r.x, r.y, r.z) * paddedView(at);
 
   Func out = ctx.makeFunc(name);
   out(v) = acc(v);
@@ -146,5 +164,7 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
       {out, FuncRole::Output}};
   if (!weight.prepacked)
     funcs.push_back({packed, FuncRole::Packed});
-  return makeLayer(op, v, std::move(funcs), {out, sizes}, r);
+  LoweredLayer layer = makeLayer(op, v, std::move(funcs), {out, sizes}, r);
+  layer.inputBlock = input.block;
+  return layer;
 }

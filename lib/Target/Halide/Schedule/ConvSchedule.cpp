@@ -15,7 +15,9 @@
 //   innermost, in blocks of 16 channels, stored so once when the weights
 //   are loaded; see WeightLayout.h), broadcasts one input value per pixel
 //   and issues one FMA per accumulator. The tile is stored channels
-//   innermost and then written to the NCHW output along the width. 1x1
+//   innermost and then written to the NCHW output along the width, or,
+//   when the output is in channel blocks (ActivationLayout.h), one channel
+//   vector per pixel as it is; an input in blocks is padded in blocks. 1x1
 //   convolutions are the GEMM special case of the same kernel (the padded
 //   input is then inlined: it is the input itself). The loop over channel
 //   blocks is outside the pixel tiles when the weights are the larger
@@ -24,7 +26,7 @@
 //   block); rows run in parallel, and the blocks too when outside.
 // - Row tiles, for depthwise convolutions, other groups, layers with fewer
 //   than 4 output channels, and stride-1 1x1 layers with few input channels
-//   and wide rows: a register tile of one or two vectors along the output
+//   and wide rows whose input and output are NCHW: a register tile of one or two vectors along the output
 //   width by several rows (by up to 6 output channels with one group, each
 //   loaded input vector feeding all of them), the kernel taps unrolled
 //   outside the tile; enough accumulators to cover the FMA latency. The
@@ -109,6 +111,7 @@ struct ConvShape {
   bool padded; ///< whether any padding is non-zero
   int64_t rank;
   int64_t stride; ///< the larger of the two strides
+  bool blockedIn, blockedOut; ///< whether input and output are in blocks
 
   explicit ConvShape(const LoweredLayer &layer) {
     auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
@@ -132,6 +135,8 @@ struct ConvShape {
     padded = false;
     for (mlir::Attribute a : conv.getPadding())
       padded |= a.cast<mlir::IntegerAttr>().getInt() != 0;
+    blockedIn = layer.inputBlock != 0;
+    blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
   }
 };
 } // namespace
@@ -158,8 +163,17 @@ static void vectorizePadded(Halide::Func padded, Var x, int vec) {
                               TailStrategy::GuardWithIf);
 }
 
-/// The padded input computed once, channels in parallel.
+/// The padded input computed once, channels in parallel. In channel
+/// blocks (a Func of (c % block, x, y, c / block, n)), the blocks run in
+/// parallel and the vectors lie along the channels of a block.
 static void padAtRoot(Halide::Func padded, Var x, Var c, int vec) {
+  if (padded.dimensions() == 5) {
+    std::vector<Var> v = padded.args();
+    padded.compute_root().parallel(v[3]).vectorize(v[0], vec);
+    if (padded.has_update_definition())
+      padded.update().parallel(v[3]).vectorize(v[0], vec);
+    return;
+  }
   padded.compute_root().parallel(c);
   if (padded.has_update_definition())
     padded.update().parallel(c);
@@ -200,6 +214,8 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
                                         shape.outC % vec != 0)
                   ? 2
                   : 1;
+  if (shape.blockedOut)
+    cVecs = std::max(cVecs, nn::kActivationBlock / vec);
   int cTile = cVecs * vec;
   int64_t maxPixels = vectorRegisters(target) / 2 / cVecs;
   int64_t xTile = pickTile(shape.outW, maxPixels, 1, 2);
@@ -214,11 +230,26 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   // packed per block need the block outside.
   bool blocksInside =
       !packed.defined() && shape.inputElements >= 2 * shape.weightElements;
+  // The output's tile: pixels by channels, NCHW or in channel blocks.
+  // NCHW is written back along the width (vectors of pixels, gathered from
+  // the channel vectors); blocks are written as they are computed, one
+  // channel vector per pixel.
   Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci");
-  out.compute_root()
-      .split(x, xo, xi, int(xTile), TailStrategy::ShiftInwards)
-      .split(y, yo, yi, int(yTile), TailStrategy::ShiftInwards)
-      .split(c, co, ci, cTile, TailStrategy::ShiftInwards);
+  std::vector<Var> tileVars = {xi, yi, ci};
+  if (shape.blockedOut) {
+    std::vector<Var> b = out.args(); // (channel in block, x, y, block, n)
+    out.compute_root()
+        .split(b[1], xo, xi, int(xTile), TailStrategy::ShiftInwards)
+        .split(b[2], yo, yi, int(yTile), TailStrategy::ShiftInwards)
+        .split(b[3], co, ci, std::max(1, cTile / nn::kActivationBlock),
+               TailStrategy::ShiftInwards);
+    tileVars.insert(tileVars.begin(), b[0]);
+  } else {
+    out.compute_root()
+        .split(x, xo, xi, int(xTile), TailStrategy::ShiftInwards)
+        .split(y, yo, yi, int(yTile), TailStrategy::ShiftInwards)
+        .split(c, co, ci, cTile, TailStrategy::ShiftInwards);
+  }
   // With the blocks outside, the images of a batch go inside them when
   // eight images' input fit in half an L2 cache (about 1 MiB: ResNet's
   // 7x7 maps): a block's weights are then read once for the batch, not
@@ -227,17 +258,24 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   // slower with the images inside).
   bool batchInside = !blocksInside && shape.rank == 4 &&
                      shape.inputElements * 8 * 4 <= 1024 * 1024;
+  Var batch = shape.rank == 4 ? out.args().back() : Var();
+  std::vector<Halide::VarOrRVar> order(tileVars.begin(), tileVars.end());
   if (blocksInside)
-    out.reorder(xi, yi, ci, co, xo, yo);
+    order.insert(order.end(), {co, xo, yo});
   else if (batchInside)
-    out.reorder(xi, yi, ci, xo, yo, layer.vars[3], co);
+    order.insert(order.end(), {xo, yo, batch, co});
   else
-    out.reorder(xi, yi, ci, xo, yo, co);
-  out.vectorize(xi);
+    order.insert(order.end(), {xo, yo, co});
+  out.reorder(order);
+  if (shape.blockedOut)
+    out.vectorize(tileVars[0], vec).unroll(tileVars[0]).unroll(xi).unroll(
+        yi).unroll(ci);
+  else
+    out.vectorize(xi);
   // Channel blocks in parallel, and within a block the rows (two cores
   // are busy even with two blocks of a 7x7 map); the batch too.
   if (shape.rank == 4)
-    out.parallel(layer.vars[3]);
+    out.parallel(batch);
   if (blocksInside)
     out.parallel(yo);
   else
@@ -269,7 +307,9 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   }
 
   if (shape.padded)
-    padAtRoot(padded, x, c, rowVector(shape.outW, target));
+    padAtRoot(padded, x, c,
+              shape.blockedIn ? std::min(vec, nn::kActivationBlock)
+                              : rowVector(shape.outW, target));
 }
 
 /// Conv2d with vectors along the output width: see the file comment.
@@ -377,7 +417,10 @@ static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
 
 void halide::scheduleConv(LoweredLayer &layer, const Halide::Target &target) {
   ConvShape shape(layer);
-  if (rowsForPointwise(shape))
+  // Blocks in or out take the channel tile (ActivationLayout.h).
+  if (shape.blockedIn || shape.blockedOut)
+    scheduleConvChannels(layer, shape, channelVector(shape, target), target);
+  else if (rowsForPointwise(shape))
     scheduleConvRows(layer, shape, target);
   else if (int vec = channelVector(shape, target))
     scheduleConvChannels(layer, shape, vec, target);

@@ -31,7 +31,7 @@ void halide::scheduleFusedConv(LoweredNetwork &net,
   LoweredLayer conv = net.layers.front();
   for (auto &[func, role] : conv.funcs)
     if (role == FuncRole::Output)
-      func = last.output.func;
+      func = last.output.storage();
   conv.output = last.output;
   for (size_t i = 1; i < net.layers.size(); ++i)
     for (auto &[func, role] : net.layers[i].funcs)
