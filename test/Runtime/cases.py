@@ -444,6 +444,7 @@ CASES.append({
         conv("c33_w9", 32, 33, 3, "b", padding=1),
         conv("c64_map3", 20, 64, 3, "m", padding=1),    # width 3: rows tiled
         conv("tiny_pw", 16, 48, 1, "t"),
+        conv("pw_c128", 24, 128, 1, "a"),       # four channel vectors
         conv("tiny_k3", 16, 20, 3, "t", padding=1),
         conv("reflect_c20", 24, 20, 3, "a", padding=1,
              padding_mode="reflect"),
@@ -454,7 +455,7 @@ CASES.append({
     ],
     "outputs": ["c24_w13", "c40_s2", "c20_dil2", "c9_pw", "c5_pw_s2",
                 "c48_k2x5_s21", "c33_w9", "c64_map3",
-                "tiny_pw", "tiny_k3", "reflect_c20", "circular_c16",
+                "tiny_pw", "pw_c128", "tiny_k3", "reflect_c20", "circular_c16",
                 "replicate_c17"],
 })
 
@@ -462,7 +463,8 @@ CASES.append({
 # ActivationLayout.h): a chain of one-group convolutions whose results are
 # not model outputs, so each is stored in blocks and read from them. The
 # padding modes, stride 2, dilation, an even 'same' kernel, a 1x1 and a
-# fused residual Add read a blocked input; 48 channels make three blocks
+# fused residual Add read a blocked input; a 1x1 tile of four channel
+# vectors writes blocks; 48 channels make three blocks
 # (a two-block tile would be shifted); a pooling layer keeps its operand
 # NCHW (it does not read blocks), so the next convolution reads NCHW and
 # writes blocks. The reference runs every layer unfused and NCHW.
@@ -486,7 +488,8 @@ CASES.append({
         conv("c5", 48, 64, 1, "c4", stride=2),
         conv("c6", 64, 64, 2, "c5", padding="same", bias=False),
         L("r6", "SiLU", "c6"),
-        conv("c7", 64, 16, 3, "r6", padding=1),
+        conv("c6b", 64, 128, 1, "r6"),          # four channel vectors
+        conv("c7", 128, 16, 3, "c6b", padding=1),
     ],
     "outputs": ["c7", "p4"],
     "batch": 3,

@@ -216,8 +216,25 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
                   : 1;
   if (shape.blockedOut)
     cVecs = std::max(cVecs, nn::kActivationBlock / vec);
-  int cTile = cVecs * vec;
   int64_t maxPixels = vectorRegisters(target) / 2 / cVecs;
+  // A stride-1 1x1 convolution with a short reduction (at most 256 input
+  // channels) and at least two 64-channel blocks: four channel vectors by
+  // 6 pixels (24 accumulators). Each broadcast input then feeds four FMAs
+  // instead of two, and a 64-channel tile's weights (at most 64 KiB) stay
+  // in cache. Measured with blocked activations (2 threads, minimum of
+  // interleaved runs): 64->256 at 56x56 and 256->128 at 56x56 ran 15-32%
+  // faster; longer reductions (512 and more input channels) and stride 2
+  // ran 10-25% slower, and 3x3 kernels slower too (neighbouring columns'
+  // inputs stay live beside the accumulators); 7 pixels (28 accumulators)
+  // spilled.
+  bool pointwise = shape.kernel[0] == 1 && shape.kernel[1] == 1;
+  if (vectorRegisters(target) >= 32 && pointwise && shape.stride == 1 &&
+      shape.cpg <= 256 && shape.outC % (4 * vec) == 0 &&
+      shape.outC >= 8 * vec) {
+    cVecs = 4;
+    maxPixels = 6;
+  }
+  int cTile = cVecs * vec;
   int64_t xTile = pickTile(shape.outW, maxPixels, 1, 2);
   int64_t yTile =
       pickTile(shape.outH, std::max<int64_t>(1, maxPixels / xTile), xTile, 2);
