@@ -72,11 +72,18 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   Func paddedView = padded;
   bool unpadded = p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0;
   bool growsOnly = p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0;
+  // A strided 1x1 convolution reads the input at the strided pixels only:
+  // `padded` is then the input there (x, y in output coordinates), which a
+  // schedule can make dense before the tiles read it.
+  bool subsampled = unpadded && k[0] == 1 && k[1] == 1 && (s[0] > 1 || s[1] > 1);
+  std::vector<int64_t> step = s;
+  if (subsampled)
+    step = {1, 1};
   // The padding's variables and source in the input's storage: in blocks,
   // (ci, x, y, cb, n) with the channel block in place of the channel.
   std::vector<Var> pv = v;
   Func source = input.func;
-  if (input.block && !unpadded) {
+  if (input.block && (!unpadded || subsampled)) {
     pv = {Var("cl"), x, y, Var("cb"), v[3]};
     source = input.blocked;
   }
@@ -89,7 +96,9 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
     at[cx + 1] = row;
     return at;
   };
-  if (unpadded) {
+  if (subsampled) {
+    padded(pv) = source(storageAt(x * int(s[1]), y * int(s[0])));
+  } else if (unpadded) {
     padded(v) = input.func(v);
   } else if (mode == "zeros" && growsOnly) {
     // Zeros, then each row's input copied into its interior: the copy is a
@@ -113,7 +122,7 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
     }
     padded(pv) = value;
   }
-  if (input.block && !unpadded) {
+  if (input.block && (!unpadded || subsampled)) {
     paddedView = ctx.makeFunc(name, "padded_nchw");
     paddedView(v) = padded(c % input.block, x, y, c / input.block, v[3]);
   }
@@ -142,8 +151,8 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   Expr inChannel = r.z;
   if (groups > 1)
     inChannel = (c / int(opg)) * int(cpg) + r.z;
-  std::vector<Expr> at = {x * int(s[1]) + r.x * int(d[1]),
-                          y * int(s[0]) + r.y * int(d[0]), inChannel};
+  std::vector<Expr> at = {x * int(step[1]) + r.x * int(d[1]),
+                          y * int(step[0]) + r.y * int(d[0]), inChannel};
   at.insert(at.end(), rest.begin(), rest.end());
 
   Func acc = ctx.makeFunc(name, "acc");

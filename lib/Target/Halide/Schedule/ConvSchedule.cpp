@@ -112,6 +112,9 @@ struct ConvShape {
   int64_t rank;
   int64_t stride; ///< the larger of the two strides
   bool blockedIn, blockedOut; ///< whether input and output are in blocks
+  /// A strided 1x1 convolution without padding: its `padded` Func is the
+  /// input at the strided pixels, which the channel tile makes dense.
+  bool subsampled;
 
   explicit ConvShape(const LoweredLayer &layer) {
     auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
@@ -136,6 +139,7 @@ struct ConvShape {
     for (mlir::Attribute a : conv.getPadding())
       padded |= a.cast<mlir::IntegerAttr>().getInt() != 0;
     blockedIn = layer.inputBlock != 0;
+    subsampled = !padded && stride > 1 && kernel[0] == 1 && kernel[1] == 1;
     blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
   }
 };
@@ -163,21 +167,29 @@ static void vectorizePadded(Halide::Func padded, Var x, int vec) {
                               TailStrategy::GuardWithIf);
 }
 
-/// The padded input computed once, channels in parallel. In channel
-/// blocks (a Func of (c % block, x, y, c / block, n)), the blocks run in
-/// parallel and the vectors lie along the channels of a block.
-static void padAtRoot(Halide::Func padded, Var x, Var c, int vec) {
+/// The padded input computed at `at` (once, or once per image), channels
+/// in parallel. In channel blocks (a Func of (c % block, x, y, c / block,
+/// n)), the blocks run in parallel and the vectors lie along the channels
+/// of a block.
+static void padAt(Halide::Func padded, Halide::LoopLevel at, Var x, Var c,
+                  int vec) {
+  padded.compute_at(at);
   if (padded.dimensions() == 5) {
     std::vector<Var> v = padded.args();
-    padded.compute_root().parallel(v[3]).vectorize(v[0], vec);
+    padded.parallel(v[3]).vectorize(v[0], vec);
     if (padded.has_update_definition())
       padded.update().parallel(v[3]).vectorize(v[0], vec);
     return;
   }
-  padded.compute_root().parallel(c);
+  padded.parallel(c);
   if (padded.has_update_definition())
     padded.update().parallel(c);
   vectorizePadded(padded, x, vec);
+}
+
+/// The padded input computed once, channels in parallel.
+static void padAtRoot(Halide::Func padded, Var x, Var c, int vec) {
+  padAt(padded, Halide::LoopLevel::root(), x, c, vec);
 }
 
 /// Whether a one-group 1x1 convolution runs faster as row tiles: with
@@ -323,10 +335,17 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
     packed.compute_at(out, co).vectorize(p[0], vec);
   }
 
-  if (shape.padded)
-    padAtRoot(padded, x, c,
-              shape.blockedIn ? std::min(vec, nn::kActivationBlock)
-                              : rowVector(shape.outW, target));
+  // The padded input, once per image when the images are the outermost
+  // loop: an image's padded input is still in the cache when its tiles
+  // read it, where the whole batch's would not be.
+  if (shape.padded || shape.subsampled) {
+    int padVec = shape.blockedIn ? std::min(vec, nn::kActivationBlock)
+                                 : rowVector(shape.outW, target);
+    if (shape.rank == 4 && !batchInside)
+      padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec);
+    else
+      padAtRoot(padded, x, c, padVec);
+  }
 }
 
 /// Conv2d with vectors along the output width: see the file comment.
