@@ -495,6 +495,37 @@ CASES.append({
     "batch": 3,
 })
 
+# Depthwise convolutions between one-group ones pass channel blocks through
+# (nn::passesBlocks): stride 1 and 2, a 5x5 kernel over three blocks,
+# dilation with circular padding, reflect padding, no padding, a fused
+# BatchNorm and ReLU6; a depthwise layer reading the model input (NCHW)
+# stays NCHW. The reference runs every layer unfused and NCHW.
+CASES.append({
+    "name": "sched_blocked_depthwise", "kind": "sched",
+    "inputs": {"x": ["N", 16, 13, 11]},
+    "layers": [
+        conv("dw0", 16, 16, 3, "x", padding=1, groups=16),
+        conv("c1", 16, 32, 3, "dw0", padding=1),
+        conv("dw1", 32, 32, 3, "c1", padding=1, groups=32, bias=False),
+        L("dw1bn", "BatchNorm2d", "dw1", num_features=32),
+        L("dw1r", "ReLU6", "dw1bn"),
+        conv("c2", 32, 32, 1, "dw1r"),
+        conv("dw2", 32, 32, 3, "c2", stride=2, padding=1, groups=32),
+        conv("c3", 32, 48, 1, "dw2"),
+        conv("dw3", 48, 48, 5, "c3", stride=2, padding=2, groups=48),
+        conv("c4", 48, 48, 1, "dw3"),
+        conv("dw4", 48, 48, 3, "c4", padding=2, dilation=2, groups=48,
+             padding_mode="circular"),
+        conv("c5", 48, 32, 1, "dw4"),
+        conv("dw5", 32, 32, 3, "c5", padding=1, groups=32,
+             padding_mode="reflect"),
+        conv("dw6", 32, 32, 2, "dw5", groups=32),
+        conv("c6", 32, 16, 1, "dw6"),
+    ],
+    "outputs": ["c6"],
+    "batch": 3,
+})
+
 # The row tiles: depthwise (with a channel multiplier, stride 2, a 5x5
 # kernel, a row of 67 = four vectors and a tail, a row narrower than a
 # vector), grouped convolutions and fewer than 4 output channels.

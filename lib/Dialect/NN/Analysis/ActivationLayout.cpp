@@ -34,6 +34,17 @@ static Conv2dOp oneGroupConv(const FusedLayer &layer) {
   return type.getRank() == 4 ? conv : nullptr;
 }
 
+bool nn::passesBlocks(const FusedLayer &layer) {
+  auto conv = llvm::dyn_cast<Conv2dOp>(layer.ops.front());
+  if (!conv)
+    return false;
+  int64_t channels = conv.getInChannelsAttr().getInt();
+  auto type = conv.getInput().getType().cast<mlir::RankedTensorType>();
+  return type.getRank() == 4 && conv.getGroupsAttr().getInt() == channels &&
+         conv.getOutChannelsAttr().getInt() == channels &&
+         channels % kActivationBlock == 0;
+}
+
 bool nn::writesBlocked(const nn::FusedLayer &layer) {
   nn::Conv2dOp conv = oneGroupConv(layer);
   return conv && conv.getOutChannelsAttr().getInt() % kActivationBlock == 0;
@@ -41,7 +52,7 @@ bool nn::writesBlocked(const nn::FusedLayer &layer) {
 
 bool nn::readsBlocked(const nn::FusedLayer &layer, unsigned index,
                           bool resultBlocked) {
-  if (index > 0)
+  if (index > 0 || passesBlocks(layer))
     return resultBlocked;
   nn::Conv2dOp conv = oneGroupConv(layer);
   return conv && conv.getOutChannelsAttr().getInt() >= kActivationBlock;
@@ -54,15 +65,25 @@ nn::assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
   std::vector<bool> blocked(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
     producer[layers[i].result()] = i;
-    blocked[i] = writesBlocked(layers[i]) &&
+    blocked[i] = (writesBlocked(layers[i]) || passesBlocks(layers[i])) &&
                  !llvm::is_contained(outputs, layers[i].result());
   }
-  // Take blocks away from every value a reader cannot take them in, until
-  // nothing changes: a residual operand can lose its blocks when the layer
-  // reading it does.
+  // Take blocks away from every value a reader cannot take them in, and
+  // from the result of a layer that passes blocks through but reads NCHW,
+  // until nothing changes: a residual operand can lose its blocks when the
+  // layer reading it does.
+  auto isBlocked = [&](mlir::Value v) {
+    auto it = producer.find(v);
+    return it != producer.end() && blocked[it->second];
+  };
   for (bool changed = true; changed;) {
     changed = false;
-    for (size_t j = 0; j < layers.size(); ++j)
+    for (size_t j = 0; j < layers.size(); ++j) {
+      if (blocked[j] && passesBlocks(layers[j]) &&
+          !isBlocked(layers[j].operands.front())) {
+        blocked[j] = false;
+        changed = true;
+      }
       for (unsigned k = 0; k < layers[j].operands.size(); ++k) {
         auto it = producer.find(layers[j].operands[k]);
         if (it == producer.end() || !blocked[it->second] ||
@@ -71,6 +92,7 @@ nn::assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
         blocked[it->second] = false;
         changed = true;
       }
+    }
   }
   std::vector<KernelLayout> layouts(layers.size());
   for (size_t j = 0; j < layers.size(); ++j) {
@@ -86,7 +108,7 @@ nn::assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
 
 KernelLayout nn::preferredLayout(const nn::FusedLayer &layer) {
   KernelLayout layout;
-  bool resultBlocked = writesBlocked(layer);
+  bool resultBlocked = writesBlocked(layer) || passesBlocks(layer);
   layout.resultBlock = resultBlocked ? kActivationBlock : 0;
   for (unsigned k = 0; k < layer.operands.size(); ++k) {
     auto type = layer.operands[k].getType().cast<mlir::RankedTensorType>();

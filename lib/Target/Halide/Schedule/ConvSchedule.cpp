@@ -37,6 +37,12 @@
 //   row is read once and the band stays in the L1 cache; small planes go
 //   several to a task.
 //
+// - Channel-vector tiles, for depthwise convolutions whose input and output
+//   are in channel blocks: one block by up to 16 pixels, each tap one
+//   input vector load and one FMA per accumulator, the tap's weight vector
+//   shared by the tile; the padded input of a block is made in bands of
+//   rows just before the tiles that read them, as for the row tiles.
+//
 // Tiles never leave the tensor: a tile that does not divide a dimension is
 // shifted inwards (it recomputes a few outputs) rather than guarded, so the
 // register tile always has constant extents.
@@ -451,10 +457,71 @@ static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
   }
 }
 
+/// A depthwise Conv2d in channel blocks (input and output): see the file
+/// comment.
+static void scheduleDepthwiseBlocks(LoweredLayer &layer,
+                                    const ConvShape &shape,
+                                    const Halide::Target &target) {
+  Halide::Func out = findFunc(layer, FuncRole::Output);
+  Halide::Func acc = findFunc(layer, FuncRole::Accumulate);
+  Halide::Func padded = findFunc(layer, FuncRole::Padded);
+  Var x = layer.vars[0], y = layer.vars[1], c = layer.vars[2];
+  Halide::RDom r = layer.reduction;
+  int vec = std::min(target.natural_vector_size<float>(), nn::kActivationBlock);
+  // The tile: one block of channels by up to 8 pixels of a row by as many
+  // rows as make 16 accumulators, enough independent FMA chains to cover
+  // the latency. Every tap loads one input vector per accumulator; the
+  // weights, one vector per tap, serve the whole tile.
+  int blockVecs = nn::kActivationBlock / vec;
+  int64_t pixels = std::max(1, 16 / blockVecs);
+  int64_t xTile = pickTile(shape.outW, std::min<int64_t>(pixels, 8), 1, 1);
+  int64_t yTile = pickTile(shape.outH, std::max<int64_t>(1, pixels / xTile),
+                           xTile, 1);
+  std::vector<Var> b = out.args(); // (channel in block, x, y, block, n)
+  Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+  out.compute_root()
+      .split(b[1], xo, xi, int(xTile), TailStrategy::ShiftInwards)
+      .split(b[2], yo, yi, int(yTile), TailStrategy::ShiftInwards)
+      .reorder(b[0], xi, yi, xo, yo, b[3], b[4])
+      .vectorize(b[0], vec)
+      .unroll(b[0])
+      .unroll(xi)
+      .unroll(yi)
+      .parallel(b[4])
+      .parallel(b[3]);
+  acc.compute_at(out, xo)
+      .reorder_storage(c, x, y, layer.vars[3])
+      .reorder(c, x, y)
+      .vectorize(c, vec)
+      .unroll(c)
+      .unroll(x)
+      .unroll(y);
+  Halide::Stage update = acc.update();
+  update.reorder(c, x, y, r.x, r.y, r.z)
+      .vectorize(c, vec)
+      .unroll(c)
+      .unroll(x)
+      .unroll(y);
+  if (shape.kernel[0] * shape.kernel[1] <= 25)
+    update.unroll(r.x).unroll(r.y);
+  // The padded input of a block in bands of rows, each just before the
+  // tiles that read it (Halide's sliding window computes only the rows the
+  // band before did not): each input row is read once and stays in cache.
+  if (shape.padded || shape.subsampled) {
+    std::vector<Var> pv = padded.args();
+    padded.store_at(out, b[3]).compute_at(out, yo).vectorize(pv[0], vec);
+    if (padded.has_update_definition())
+      padded.update().vectorize(pv[0], vec);
+  }
+}
+
 void halide::scheduleConv(LoweredLayer &layer, const Halide::Target &target) {
   ConvShape shape(layer);
-  // Blocks in or out take the channel tile (ActivationLayout.h).
-  if (shape.blockedIn || shape.blockedOut)
+  // Blocks in or out take the channel tile (ActivationLayout.h), or for a
+  // depthwise layer its tile of channel vectors.
+  if (shape.blockedIn && shape.blockedOut && shape.groups > 1)
+    scheduleDepthwiseBlocks(layer, shape, target);
+  else if (shape.blockedIn || shape.blockedOut)
     scheduleConvChannels(layer, shape, channelVector(shape, target), target);
   else if (rowsForPointwise(shape))
     scheduleConvRows(layer, shape, target);

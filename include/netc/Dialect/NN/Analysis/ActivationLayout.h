@@ -56,18 +56,26 @@ struct KernelLayout {
 /// 16 channels. Its schedule is then the channel tile.
 bool writesBlocked(const nn::FusedLayer &layer);
 
+/// Whether `layer` works on channel blocks as they are, when both its
+/// operand and its result are in blocks, and on NCHW otherwise: a
+/// depthwise Conv2d (groups = in = out channels, a multiple of 16), each
+/// of whose channels reads only its own, one vector of a block at a time.
+bool passesBlocks(const nn::FusedLayer &layer);
+
 /// Whether `layer` reads its operand `index` well in channel blocks: the
 /// input of a one-group Conv2d with at least 16 output channels (the
 /// channel tile broadcasts one input value at a time from either layout),
-/// or the residual operand of a fused layer whose result is blocked
-/// (`resultBlocked`), read element for element with the result.
+/// the residual operand of a fused layer whose result is blocked
+/// (`resultBlocked`), read element for element with the result, or the
+/// input of a layer that passes blocks through whose result is blocked.
 bool readsBlocked(const nn::FusedLayer &layer, unsigned index,
                   bool resultBlocked);
 
 /// The layout of every layer of `layers` (the order they run; the values
 /// of `outputs` are the model's outputs). A value is blocked when its
-/// producer writes blocks, every reader reads them well, and it is not a
-/// model output; the rest are NCHW.
+/// producer writes blocks (or passes them through from a blocked operand),
+/// every reader reads them well, and it is not a model output; the rest
+/// are NCHW.
 std::vector<KernelLayout>
 assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
                         llvm::ArrayRef<mlir::Value> outputs);
