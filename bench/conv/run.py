@@ -4,7 +4,10 @@
 For each convolution shape, in one run and interleaved, times
 
   netc       `netc bench` on a one-layer model (Conv2d, symbolic batch N),
-             the conv layer's per-layer median ms;
+             the conv layer's per-layer median ms: its kernel with input
+             and output stored as inside a network (channel blocks of 16
+             where netc uses them; the conversion is not timed, like
+             oneDNN's reorders);
   dnnl-any   oneDNN 2.6/2.7 forward inference with format_tag::any (its own
              blocked layouts; reorders excluded, reported once in the JSON);
   dnnl-nchw  oneDNN on plain nchw/oihw (no reorder anywhere);

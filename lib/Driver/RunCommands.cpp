@@ -431,19 +431,10 @@ static io::Tensor randomTensor(mlir::Type type, int64_t batch,
 static llvm::Expected<std::vector<double>>
 timeRuns(runtime::JITSession &session,
          const std::vector<const io::Tensor *> &inputs, int repetitions) {
-  std::vector<double> times;
-  for (int i = 0; i <= std::max(repetitions, 1); ++i) {
-    auto start = std::chrono::steady_clock::now();
+  return runtime::timeRepeated(repetitions, [&]() -> llvm::Error {
     auto results = session.run(inputs);
-    if (!results)
-      return results.takeError();
-    double ms = std::chrono::duration<double, std::milli>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
-    if (i > 0)
-      times.push_back(ms);
-  }
-  return times;
+    return results ? llvm::Error::success() : results.takeError();
+  });
 }
 
 namespace {

@@ -627,18 +627,11 @@ JITSession::run(const std::vector<const io::Tensor *> &inputs) {
 }
 
 llvm::Expected<std::vector<double>>
-JITSession::timeLayers(const std::vector<const io::Tensor *> &inputs,
-                       int repetitions) {
-  llvm::Expected<std::vector<Halide::Buffer<float>>> in =
-      inputBuffers(*impl, inputs);
-  if (!in)
-    return in.takeError();
+runtime::timeRepeated(int repetitions, llvm::function_ref<llvm::Error()> body) {
   std::vector<double> times;
   for (int i = 0; i <= std::max(repetitions, 1); ++i) {
-    PassValues values(*impl);
-    std::copy(in->begin(), in->end(), values.buffers.begin());
     auto start = std::chrono::steady_clock::now();
-    if (llvm::Error e = runSteps(*impl, values))
+    if (llvm::Error e = body())
       return std::move(e);
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
@@ -647,4 +640,18 @@ JITSession::timeLayers(const std::vector<const io::Tensor *> &inputs,
       times.push_back(ms);
   }
   return times;
+}
+
+llvm::Expected<std::vector<double>>
+JITSession::timeLayers(const std::vector<const io::Tensor *> &inputs,
+                       int repetitions) {
+  llvm::Expected<std::vector<Halide::Buffer<float>>> in =
+      inputBuffers(*impl, inputs);
+  if (!in)
+    return in.takeError();
+  return timeRepeated(repetitions, [&]() -> llvm::Error {
+    PassValues values(*impl);
+    std::copy(in->begin(), in->end(), values.buffers.begin());
+    return runSteps(*impl, values);
+  });
 }

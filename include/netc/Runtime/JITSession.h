@@ -49,6 +49,12 @@ llvm::Error
 forEachInParallel(size_t count,
                   llvm::function_ref<std::string(size_t index)> work);
 
+/// Runs `body` once to warm up, then `repetitions` times (at least once),
+/// and returns the wall time of each timed run in ms, or `body`'s first
+/// error.
+llvm::Expected<std::vector<double>>
+timeRepeated(int repetitions, llvm::function_ref<llvm::Error()> body);
+
 /// Which schedule to compile with: the reference, netc's tuned schedule,
 /// or one of Halide's autoschedulers (for comparison in the benchmark).
 enum class Schedule { Reference, Tuned, Mullapudi2016, Adams2019 };

@@ -151,6 +151,27 @@ struct ConvShape {
 };
 } // namespace
 
+namespace {
+/// The Funcs of a lowered Conv2d by role, its output's variables and its
+/// reduction.
+struct ConvFuncs {
+  Halide::Func out, acc, padded, packed;
+  Var x, y, c;
+  Halide::RDom r;
+};
+} // namespace
+
+static ConvFuncs convFuncs(const LoweredLayer &layer) {
+  return {findFunc(layer, FuncRole::Output),
+          findFunc(layer, FuncRole::Accumulate),
+          findFunc(layer, FuncRole::Padded),
+          findFunc(layer, FuncRole::Packed),
+          layer.vars[0],
+          layer.vars[1],
+          layer.vars[2],
+          layer.reduction};
+}
+
 /// The lanes of an output-channel vector for `shape`, or 0 when the channel
 /// tile does not apply: several groups (Halide 14 does not see that a
 /// vector of channels inside one group reads one input channel, and
@@ -215,12 +236,7 @@ static bool rowsForPointwise(const ConvShape &shape) {
 /// Conv2d with output-channel vectors: see the file comment.
 static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
                                  int vec, const Halide::Target &target) {
-  Halide::Func out = findFunc(layer, FuncRole::Output);
-  Halide::Func acc = findFunc(layer, FuncRole::Accumulate);
-  Halide::Func padded = findFunc(layer, FuncRole::Padded);
-  Halide::Func packed = findFunc(layer, FuncRole::Packed);
-  Var x = layer.vars[0], y = layer.vars[1], c = layer.vars[2];
-  Halide::RDom r = layer.reduction;
+  auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
 
   // Two channel vectors when there are enough channels, and as many pixels
   // as make half the registers accumulators: LLVM keeps the broadcast
@@ -357,11 +373,7 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
 /// Conv2d with vectors along the output width: see the file comment.
 static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
                              const Halide::Target &target) {
-  Halide::Func out = findFunc(layer, FuncRole::Output);
-  Halide::Func acc = findFunc(layer, FuncRole::Accumulate);
-  Halide::Func padded = findFunc(layer, FuncRole::Padded);
-  Var x = layer.vars[0], y = layer.vars[1], c = layer.vars[2];
-  Halide::RDom r = layer.reduction;
+  auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
 
   // Rows shorter than the narrowest vector: scalar code, one plane per
   // task (tiles would read past the input when it is not padded).
@@ -462,11 +474,7 @@ static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
 static void scheduleDepthwiseBlocks(LoweredLayer &layer,
                                     const ConvShape &shape,
                                     const Halide::Target &target) {
-  Halide::Func out = findFunc(layer, FuncRole::Output);
-  Halide::Func acc = findFunc(layer, FuncRole::Accumulate);
-  Halide::Func padded = findFunc(layer, FuncRole::Padded);
-  Var x = layer.vars[0], y = layer.vars[1], c = layer.vars[2];
-  Halide::RDom r = layer.reduction;
+  auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
   int vec = std::min(target.natural_vector_size<float>(), nn::kActivationBlock);
   // The tile: one block of channels by up to 8 pixels of a row by as many
   // rows as make 16 accumulators, enough independent FMA chains to cover
