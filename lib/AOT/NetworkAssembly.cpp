@@ -36,11 +36,11 @@
 
 #include "EmitterSupport.h"
 
-#include "netc/Dialect/NN/Analysis/Fusion.h"
-#include "netc/Dialect/NN/Analysis/ValueNames.h"
-#include "netc/Dialect/NN/Analysis/Parameters.h"
-#include "netc/Runtime/JITSession.h"
 #include "netc/Dialect/NN/Analysis/ActivationLayout.h"
+#include "netc/Dialect/NN/Analysis/Fusion.h"
+#include "netc/Dialect/NN/Analysis/Parameters.h"
+#include "netc/Dialect/NN/Analysis/ValueNames.h"
+#include "netc/Runtime/JITSession.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 

@@ -20,9 +20,9 @@
 
 #include "netc/Runtime/JITSession.h"
 
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/ValueNames.h"
-#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Target/Halide/LoweredNetwork.h"
 #include "netc/Target/Halide/Schedule.h"
 

@@ -154,12 +154,12 @@ static std::vector<int64_t> shapeOf(mlir::RankedTensorType type) {
 /// A tensor stored in channel blocks of `block`: its logical (x, y, c, n)
 /// view of `blocked`, a Func of (c % block, x, y, c / block, n).
 static Tensor blockedTensor(Halide::Func blocked, std::vector<Expr> sizes,
-                            int block) {
+                            int block, LoweringContext &ctx) {
   Tensor t;
   t.sizes = std::move(sizes);
   t.block = block;
   t.blocked = blocked;
-  t.func = Halide::Func(blocked.name() + "_nchw");
+  t.func = ctx.makeFunc(blocked.name(), "nchw");
   std::vector<Halide::Var> v = varsForRank(4);
   t.func(v) = blocked(v[2] % block, v[0], v[1], v[2] / block, v[3]);
   return t;
@@ -170,7 +170,8 @@ static Tensor blockedTensor(Halide::Func blocked, std::vector<Expr> sizes,
 /// for another dynamic size.
 static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
                                           const std::string &name, int block,
-                                          Halide::ImageParam &param) {
+                                          Halide::ImageParam &param,
+                                          LoweringContext &ctx) {
   int rank = int(type.getRank());
   assert((!block || rank == 4) && "only 4-D tensors are stored in blocks");
   param = Halide::ImageParam(Halide::Float(32), block ? 5 : rank,
@@ -189,7 +190,7 @@ static llvm::Expected<Tensor> inputTensor(mlir::RankedTensorType type,
     sizes.push_back(param.dim(param.dimensions() - 1).extent());
   }
   if (block)
-    return blockedTensor(Halide::Func(param), std::move(sizes), block);
+    return blockedTensor(Halide::Func(param), std::move(sizes), block, ctx);
   Tensor t;
   t.func = Halide::Func(param);
   t.sizes = std::move(sizes);
@@ -216,7 +217,7 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
     Halide::ImageParam param;
     llvm::Expected<Tensor> t =
         inputTensor(v.getType().cast<mlir::RankedTensorType>(), name,
-                    layout.operandBlock(i), param);
+                    layout.operandBlock(i), param, ctx);
     if (!t)
       return t.takeError();
     net.inputs.push_back(param);

@@ -14,8 +14,8 @@
 #ifndef NETC_TARGET_HALIDE_LOWEREDNETWORK_H
 #define NETC_TARGET_HALIDE_LOWEREDNETWORK_H
 
-#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/ActivationLayout.h"
+#include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Target/Halide/WeightLayout.h"
 
 #include "mlir/IR/BuiltinOps.h"
