@@ -368,17 +368,6 @@ private:
   std::map<std::string, size_t> lastUse;
 };
 
-/// The sizes of a stored tensor of PyTorch-order `sizes`, in the same
-/// order (reversed, Halide's): in channel blocks of `block`, [N, C / block,
-/// H, W, block].
-static std::vector<Halide::Expr>
-storedSizes(const std::vector<Halide::Expr> &sizes, int block) {
-  if (!block)
-    return sizes;
-  return {sizes[0], HI::simplify(sizes[1] / block), sizes[2], sizes[3],
-          block};
-}
-
 /// A tensor of the network in the top-level function.
 struct NetworkValue {
   /// Its halide_buffer_t.
@@ -435,9 +424,8 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
       target.with_feature(Halide::Target::NoRuntime)
           .with_feature(Halide::Target::NoBoundsQuery);
   std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, opts.fuse);
-  llvm::SmallVector<mlir::Value> results(ret->getOperands());
   std::vector<nn::KernelLayout> layouts =
-      nn::assignActivationLayouts(layers, results);
+      nn::assignActivationLayouts(func, layers);
   std::vector<LayerKernel> kernels;
   std::map<std::string, size_t> kernelOfKey;
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -584,7 +572,7 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
       // The kernel's sizes are expressions of its arguments' extents: in
       // blocks, the batch is dimension 4.
       std::vector<Halide::Expr> stored =
-          storedSizes(operand.sizes, kernel.layout.operandBlock(i));
+          nn::storageShape(operand.sizes, kernel.layout.operandBlock(i));
       size_t rank = stored.size();
       for (size_t d = 0; d < rank; ++d)
         operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =
@@ -604,7 +592,7 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
                        std::to_string(allocations++);
     value.buffer = body.allocate(
         value.allocation,
-        storedSizes(value.sizes, kernel.layout.resultBlock));
+        nn::storageShape(value.sizes, kernel.layout.resultBlock));
     args.push_back(value.buffer);
     uses.push_back(value.allocation);
     body.call(kernel.function, args, uses);
@@ -691,10 +679,8 @@ llvm::Error aot::printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
       target.with_feature(Halide::Target::NoRuntime)
           .with_feature(Halide::Target::NoBoundsQuery);
   std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
-  llvm::SmallVector<mlir::Value> results(
-      func.front().getTerminator()->getOperands());
   std::vector<nn::KernelLayout> layouts =
-      nn::assignActivationLayouts(layers, results);
+      nn::assignActivationLayouts(func, layers);
   std::map<std::string, std::vector<size_t>> layersOfKey;
   std::vector<std::string> keys;
   for (size_t l = 0; l < layers.size(); ++l) {

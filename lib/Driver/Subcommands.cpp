@@ -112,10 +112,8 @@ static int maybeEmit(const NetcOptions &options, mlir::ModuleOp module) {
     return ExitSuccess;
   for (mlir::FuncOp func : module.getOps<mlir::FuncOp>()) {
     std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, !options.noFuse);
-    llvm::SmallVector<mlir::Value> results(
-        func.front().getTerminator()->getOperands());
     std::vector<nn::KernelLayout> layouts =
-        nn::assignActivationLayouts(layers, results);
+        nn::assignActivationLayouts(func, layers);
     auto mark = [](int block) {
       return block ? " [" + std::to_string(block) + "c]" : std::string();
     };

@@ -378,11 +378,9 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
         std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
         // The tuned schedule passes values in channel blocks where that
         // pays; the others keep NCHW.
-        llvm::SmallVector<mlir::Value> results(
-            func.front().getTerminator()->getOperands());
         std::vector<nn::KernelLayout> layouts =
             schedule == Schedule::Tuned
-                ? nn::assignActivationLayouts(layers, results)
+                ? nn::assignActivationLayouts(func, layers)
                 : std::vector<nn::KernelLayout>(layers.size());
         if (llvm::Error e =
                 compileKernels(impl, layers, layouts, schedule, byKey))
@@ -439,7 +437,8 @@ JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
       });
 }
 
-/// The sizes of a step's output, from its inputs' extents.
+/// The sizes of a step's output buffer (Halide order; in channel blocks
+/// when the kernel writes them), from its inputs' extents.
 static llvm::Expected<std::vector<int>>
 outputSizes(const Kernel &kernel, const std::vector<Halide::Buffer<float>> &in) {
   std::map<std::string, Halide::Expr> extents;
@@ -448,7 +447,8 @@ outputSizes(const Kernel &kernel, const std::vector<Halide::Buffer<float>> &in) 
       extents[kernel.inputs[i].name() + ".extent." + std::to_string(d)] =
           in[i].dim(d).extent();
   std::vector<int> sizes;
-  for (const Halide::Expr &size : kernel.outputSizes) {
+  for (const Halide::Expr &size :
+       nn::storageShape(kernel.outputSizes, kernel.layout.resultBlock)) {
     Halide::Expr e = Halide::Internal::simplify(
         Halide::Internal::substitute(extents, size));
     const int64_t *value = Halide::Internal::as_const_int(e);
@@ -575,9 +575,6 @@ static llvm::Error runSteps(JITSession::Impl &impl, PassValues &values) {
           if (!computed)
             return computed.takeError();
           sizes = std::move(*computed);
-          // In blocks: (c % block, w, h, c / block, n).
-          if (int block = k.layout.resultBlock)
-            sizes = {block, sizes[0], sizes[1], sizes[2] / block, sizes[3]};
         }
         size_t elements = 1;
         for (int size : sizes)

@@ -27,14 +27,18 @@ std::string KernelLayout::key() const {
 
 /// The Conv2d that `layer` starts with, with one group and a 4-D input.
 static Conv2dOp oneGroupConv(const FusedLayer &layer) {
-  auto conv = llvm::dyn_cast<nn::Conv2dOp>(layer.ops.front());
+  auto conv = llvm::dyn_cast<Conv2dOp>(layer.ops.front());
   if (!conv || conv.getGroupsAttr().getInt() != 1)
     return nullptr;
   auto type = conv.getInput().getType().cast<mlir::RankedTensorType>();
   return type.getRank() == 4 ? conv : nullptr;
 }
 
-bool nn::passesBlocks(const FusedLayer &layer) {
+/// Whether `layer` works on channel blocks as they are, when both its
+/// operand and its result are in blocks, and on NCHW otherwise: a
+/// depthwise Conv2d (groups = in = out channels, a multiple of 16), each
+/// of whose channels reads only its own, one vector of a block at a time.
+static bool passesBlocks(const FusedLayer &layer) {
   auto conv = llvm::dyn_cast<Conv2dOp>(layer.ops.front());
   if (!conv)
     return false;
@@ -45,22 +49,32 @@ bool nn::passesBlocks(const FusedLayer &layer) {
          channels % kActivationBlock == 0;
 }
 
-bool nn::writesBlocked(const nn::FusedLayer &layer) {
-  nn::Conv2dOp conv = oneGroupConv(layer);
+/// Whether `layer` can write its result in channel blocks: a Conv2d with
+/// one group (and its fused epilogue) whose 4-D output has a multiple of
+/// 16 channels. Its schedule is then the channel tile.
+static bool writesBlocked(const FusedLayer &layer) {
+  Conv2dOp conv = oneGroupConv(layer);
   return conv && conv.getOutChannelsAttr().getInt() % kActivationBlock == 0;
 }
 
-bool nn::readsBlocked(const nn::FusedLayer &layer, unsigned index,
-                          bool resultBlocked) {
+/// Whether `layer` reads its operand `index` well in channel blocks: the
+/// input of a one-group Conv2d with at least 16 output channels (the
+/// channel tile broadcasts one input value at a time from either layout),
+/// the residual operand of a fused layer whose result is blocked
+/// (`resultBlocked`), read element for element with the result, or the
+/// input of a layer that passes blocks through whose result is blocked.
+static bool readsBlocked(const FusedLayer &layer, unsigned index,
+                         bool resultBlocked) {
   if (index > 0 || passesBlocks(layer))
     return resultBlocked;
-  nn::Conv2dOp conv = oneGroupConv(layer);
+  Conv2dOp conv = oneGroupConv(layer);
   return conv && conv.getOutChannelsAttr().getInt() >= kActivationBlock;
 }
 
 std::vector<KernelLayout>
-nn::assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
-                                llvm::ArrayRef<mlir::Value> outputs) {
+nn::assignActivationLayouts(mlir::FuncOp func,
+                            llvm::ArrayRef<FusedLayer> layers) {
+  auto outputs = func.front().getTerminator()->getOperands();
   llvm::DenseMap<mlir::Value, size_t> producer;
   std::vector<bool> blocked(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -106,7 +120,7 @@ nn::assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
   return layouts;
 }
 
-KernelLayout nn::preferredLayout(const nn::FusedLayer &layer) {
+KernelLayout nn::preferredLayout(const FusedLayer &layer) {
   KernelLayout layout;
   bool resultBlocked = writesBlocked(layer) || passesBlocks(layer);
   layout.resultBlock = resultBlocked ? kActivationBlock : 0;
@@ -119,13 +133,4 @@ KernelLayout nn::preferredLayout(const nn::FusedLayer &layer) {
                                                            : 0);
   }
   return layout;
-}
-
-std::vector<int64_t> nn::storageShape(const std::vector<int64_t> &shape,
-                                          int block) {
-  if (!block)
-    return shape;
-  assert(shape.size() == 4 && shape[1] % block == 0 &&
-         "only 4-D tensors with whole blocks are stored in blocks");
-  return {shape[0], shape[1] / block, shape[2], shape[3], block};
 }

@@ -26,7 +26,10 @@
 
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
+
+#include <cassert>
 
 #include <string>
 #include <vector>
@@ -51,40 +54,28 @@ struct KernelLayout {
   std::string key() const;
 };
 
-/// Whether `layer` can write its result in channel blocks: a Conv2d with
-/// one group (and its fused epilogue) whose 4-D output has a multiple of
-/// 16 channels. Its schedule is then the channel tile.
-bool writesBlocked(const nn::FusedLayer &layer);
-
-/// Whether `layer` works on channel blocks as they are, when both its
-/// operand and its result are in blocks, and on NCHW otherwise: a
-/// depthwise Conv2d (groups = in = out channels, a multiple of 16), each
-/// of whose channels reads only its own, one vector of a block at a time.
-bool passesBlocks(const nn::FusedLayer &layer);
-
-/// Whether `layer` reads its operand `index` well in channel blocks: the
-/// input of a one-group Conv2d with at least 16 output channels (the
-/// channel tile broadcasts one input value at a time from either layout),
-/// the residual operand of a fused layer whose result is blocked
-/// (`resultBlocked`), read element for element with the result, or the
-/// input of a layer that passes blocks through whose result is blocked.
-bool readsBlocked(const nn::FusedLayer &layer, unsigned index,
-                  bool resultBlocked);
-
-/// The layout of every layer of `layers` (the order they run; the values
-/// of `outputs` are the model's outputs). A value is blocked when its
-/// producer writes blocks (or passes them through from a blocked operand),
-/// every reader reads them well, and it is not a model output; the rest
-/// are NCHW.
+/// The layout of every layer of `layers`, the fused layers of `func` in
+/// the order they run. A value is blocked when its producer writes blocks
+/// (a one-group Conv2d with a multiple of 16 output channels) or passes
+/// them through from a blocked operand (a depthwise Conv2d), every reader
+/// reads them well (a one-group Conv2d with at least 16 output channels
+/// broadcasts one input value at a time from either layout; a residual or
+/// a depthwise input is read element for element with a blocked result),
+/// and it is not a model output; the rest are NCHW.
 std::vector<KernelLayout>
-assignActivationLayouts(llvm::ArrayRef<nn::FusedLayer> layers,
-                        llvm::ArrayRef<mlir::Value> outputs);
+assignActivationLayouts(mlir::FuncOp func,
+                        llvm::ArrayRef<nn::FusedLayer> layers);
 
-/// The shape of a buffer holding a tensor of PyTorch-order `shape` in
-/// channel blocks of `block` (0: `shape` itself), in the same order
-/// (reversed, Halide's): [N, C / block, H, W, block]. -1 stays -1.
-std::vector<int64_t> storageShape(const std::vector<int64_t> &shape,
-                                  int block);
+/// The shape of a buffer holding a tensor of PyTorch-order `shape` (ints,
+/// or Halide Exprs) in channel blocks of `block` (0: `shape` itself), in
+/// the same order (reversed, Halide's): [N, C / block, H, W, block].
+template <typename Size>
+std::vector<Size> storageShape(const std::vector<Size> &shape, int block) {
+  if (!block)
+    return shape;
+  assert(shape.size() == 4 && "only 4-D tensors are stored in blocks");
+  return {shape[0], shape[1] / block, shape[2], shape[3], Size(block)};
+}
 
 /// The layout a layer benchmarked on its own runs in within a network: its
 /// operands and result blocked wherever it reads and writes them well.
