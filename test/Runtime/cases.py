@@ -495,6 +495,33 @@ CASES.append({
     "batch": 3,
 })
 
+# 1x1 convolutions with at least 512 input channels split their reduction
+# into chunks (ConvSchedule.cpp, scheduleChunkedReduction): from an NCHW
+# model input, from blocks, with a fused BatchNorm and a blocked residual,
+# strided (a dense copy of the strided pixels), and a result that is a
+# model output (NCHW: the whole reduction). The reference runs every layer
+# unfused and NCHW.
+CASES.append({
+    "name": "sched_chunked_reduction", "kind": "sched",
+    "inputs": {"x": ["N", 512, 7, 14]},
+    "layers": [
+        conv("c0", 512, 64, 1, "x"),
+        conv("c1", 64, 512, 1, "c0", bias=False),
+        L("b1", "BatchNorm2d", "c1", num_features=512),
+        L("r1", "ReLU", "b1"),
+        conv("c2", 512, 64, 1, "r1", bias=False),
+        L("b2", "BatchNorm2d", "c2", num_features=64),
+        L("a2", "Add", ["b2", "c0"]),
+        L("r2", "ReLU", "a2"),
+        conv("c3", 64, 1024, 1, "r2"),
+        conv("c4", 1024, 64, 1, "c3", stride=2),
+        conv("c5", 64, 16, 3, "c4", padding=1),
+        conv("c6", 1024, 32, 1, "c3", bias=False),
+    ],
+    "outputs": ["c5", "c6"],
+    "batch": 2,
+})
+
 # Depthwise convolutions between one-group ones pass channel blocks through
 # (nn::passesBlocks): stride 1 and 2, a 5x5 kernel over three blocks,
 # dilation with circular padding, reflect padding, no padding, a fused
