@@ -19,20 +19,22 @@
 //   when the output is in channel blocks (ActivationLayout.h), one channel
 //   vector per pixel as it is; an input in blocks is padded in blocks. 1x1
 //   convolutions are the GEMM special case of the same kernel (the padded
-//   input is then inlined: it is the input itself). The loop over channel
+//   input is then inlined: it is the input itself); those with a long
+//   reduction split it into chunks whose weights stay in L1
+//   (scheduleChunkedReduction). The loop over channel
 //   blocks is outside the pixel tiles when the weights are the larger
 //   operand (each block's weights stream through the cache once) and inside
 //   them when the input is (each tile's input stays in cache for every
 //   block); rows run in parallel, and the blocks too when outside.
 // - Row tiles, for depthwise convolutions, other groups, layers with fewer
 //   than 4 output channels, and stride-1 1x1 layers with few input channels
-//   and wide rows whose input and output are NCHW: a register tile of one or two vectors along the output
-//   width by several rows (by up to 6 output channels with one group, each
-//   loaded input vector feeding all of them), the kernel taps unrolled
-//   outside the tile; enough accumulators to cover the FMA latency. The
-//   tile is stored along the width, as NCHW wants it. Depthwise layers are
-//   memory bound: the padded input is made per channel in bands of rows
-//   (zero padding: zeros, then each row's input copied in with dense
+//   and wide rows whose input and output are NCHW: a register tile of one or
+//   two vectors along the output width by several rows (by up to 6 output
+//   channels with one group, each loaded input vector feeding all of them), the
+//   kernel taps unrolled outside the tile; enough accumulators to cover the FMA
+//   latency. The tile is stored along the width, as NCHW wants it. Depthwise
+//   layers are memory bound: the padded input is made per channel in bands of
+//   rows (zero padding: zeros, then each row's input copied in with dense
 //   vectors), each band just before the tiles that read it, so each input
 //   row is read once and the band stays in the L1 cache; small planes go
 //   several to a task.
@@ -112,11 +114,11 @@ namespace {
 struct ConvShape {
   int64_t outW, outH, outC, groups, cpg;
   std::vector<int64_t> kernel;
-  int64_t inputElements;  ///< of one image
+  int64_t inputElements; ///< of one image
   int64_t weightElements;
   bool padded; ///< whether any padding is non-zero
   int64_t rank;
-  int64_t stride; ///< the larger of the two strides
+  int64_t stride;             ///< the larger of the two strides
   bool blockedIn, blockedOut; ///< whether input and output are in blocks
   /// A strided 1x1 convolution without padding: its `padded` Func is the
   /// input at the strided pixels, which the channel tile makes dense.
@@ -233,7 +235,6 @@ static bool rowsForPointwise(const ConvShape &shape) {
          shape.outW >= 28;
 }
 
-
 /// The bytes of one chunk of a channel tile's weights: half the smallest
 /// L1 data cache of the targets netc tunes for (32 KiB), so that the chunk
 /// stays there beside the input it multiplies.
@@ -328,9 +329,8 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
       .unroll(y)
       .unroll(rkl);
   if (shape.padded || shape.subsampled) {
-    Halide::LoopLevel image = shape.rank == 4
-                                  ? Halide::LoopLevel(out, b.back())
-                                  : Halide::LoopLevel::root();
+    Halide::LoopLevel image = shape.rank == 4 ? Halide::LoopLevel(out, b.back())
+                                              : Halide::LoopLevel::root();
     padAt(padded, image, x, c, std::min(vec, nn::kActivationBlock));
   }
 }
@@ -346,8 +346,8 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   // vectors spilled and ran 1.6x slower than 8 by 2 on AVX-512).
   // Two vectors only where they divide the channels (or one does not
   // either): a shifted tile would read the blocked weights unaligned.
-  int cVecs = shape.outC >= 2 * vec && (shape.outC % (2 * vec) == 0 ||
-                                        shape.outC % vec != 0)
+  int cVecs = shape.outC >= 2 * vec &&
+                      (shape.outC % (2 * vec) == 0 || shape.outC % vec != 0)
                   ? 2
                   : 1;
   if (shape.blockedOut)
@@ -425,8 +425,11 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
     order.insert(order.end(), {xo, yo, co});
   out.reorder(order);
   if (shape.blockedOut)
-    out.vectorize(tileVars[0], vec).unroll(tileVars[0]).unroll(xi).unroll(
-        yi).unroll(ci);
+    out.vectorize(tileVars[0], vec)
+        .unroll(tileVars[0])
+        .unroll(xi)
+        .unroll(yi)
+        .unroll(ci);
   else
     out.vectorize(xi);
   // Channel blocks in parallel, and within a block the rows (two cores
@@ -577,8 +580,7 @@ static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
 
 /// A depthwise Conv2d in channel blocks (input and output): see the file
 /// comment.
-static void scheduleDepthwiseBlocks(LoweredLayer &layer,
-                                    const ConvShape &shape,
+static void scheduleDepthwiseBlocks(LoweredLayer &layer, const ConvShape &shape,
                                     const Halide::Target &target) {
   auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
   int vec = std::min(target.natural_vector_size<float>(), nn::kActivationBlock);
@@ -589,8 +591,8 @@ static void scheduleDepthwiseBlocks(LoweredLayer &layer,
   int blockVecs = nn::kActivationBlock / vec;
   int64_t pixels = std::max(1, 16 / blockVecs);
   int64_t xTile = pickTile(shape.outW, std::min<int64_t>(pixels, 8), 1, 1);
-  int64_t yTile = pickTile(shape.outH, std::max<int64_t>(1, pixels / xTile),
-                           xTile, 1);
+  int64_t yTile =
+      pickTile(shape.outH, std::max<int64_t>(1, pixels / xTile), xTile, 1);
   std::vector<Var> b = out.args(); // (channel in block, x, y, block, n)
   Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
   out.compute_root()
