@@ -123,6 +123,7 @@ struct ConvShape {
   /// A strided 1x1 convolution without padding: its `padded` Func is the
   /// input at the strided pixels, which the channel tile makes dense.
   bool subsampled;
+  bool dilated; ///< whether either dilation is above 1
 
   explicit ConvShape(const LoweredLayer &layer) {
     auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
@@ -147,6 +148,9 @@ struct ConvShape {
     for (mlir::Attribute a : conv.getPadding())
       padded |= a.cast<mlir::IntegerAttr>().getInt() != 0;
     blockedIn = layer.inputBlock != 0;
+    dilated = false;
+    for (mlir::Attribute a : conv.getDilation())
+      dilated |= a.cast<mlir::IntegerAttr>().getInt() > 1;
     subsampled = !padded && stride > 1 && kernel[0] == 1 && kernel[1] == 1;
     blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
   }
@@ -240,99 +244,160 @@ static bool rowsForPointwise(const ConvShape &shape) {
 /// stays there beside the input it multiplies.
 static constexpr int64_t kChunkWeightBytes = 16 * 1024;
 
-/// The input channels per chunk of the reduction of a 1x1 convolution with
-/// a long one (see scheduleChunkedReduction), or 0 to keep the reduction
-/// whole: with at least 512 input channels, a tile that divides the output
-/// exactly (the chunks' partial sums are added in place, which a shifted
-/// tile would add twice) and a result in channel blocks. Measured (batch 8,
-/// 2 threads, fastest of interleaved runs): 1024->512 at 14x14 and 2048->512
-/// at 7x7 25-30% faster than the whole reduction, 512->128 at 28x28 and
-/// 512->2048 at 7x7 8-17%; at batch 1 within the machine's noise (+-10%).
-/// 3x3 kernels gained nothing (their tile's weights outgrow L1 faster than
-/// the reduction is long).
-static int64_t reductionChunk(const ConvShape &shape, int64_t cTile,
-                              int64_t xTile, int64_t yTile) {
-  int64_t chunk = kChunkWeightBytes / (cTile * int64_t(sizeof(float)));
-  bool pointwise = shape.kernel[0] == 1 && shape.kernel[1] == 1;
-  if (!pointwise || !shape.blockedOut || shape.cpg < 512 ||
-      chunk < nn::kActivationBlock || shape.cpg % chunk != 0)
-    return 0;
-  if (shape.outW % xTile || shape.outH % yTile || shape.outC % cTile)
-    return 0;
-  return chunk;
+namespace {
+/// How a channel tile's reduction is split into chunks, and the work into
+/// tasks (scheduleChunkedReduction). `chunk` is 0 to keep the reduction
+/// whole.
+struct ChunkPlan {
+  int64_t chunk = 0;           ///< input channels per chunk
+  int64_t band = 0;            ///< output rows per task
+  int64_t block = 0;           ///< output channels per task
+  bool parallelBlocks = false; ///< whether the blocks of a band run apart
+};
+} // namespace
+
+/// Rows per task for a chunked convolution with a kernel larger than 1x1:
+/// 7 to 14 rows, the most that still make 4 bands of an image, else the
+/// fewest (a taller band reads fewer halo rows twice), or 0.
+static int64_t bandRows(int64_t outH) {
+  for (int64_t rows = 14; rows >= 7; --rows)
+    if (outH % rows == 0 && outH / rows >= 4)
+      return rows;
+  for (int64_t rows = 7; rows <= 14; ++rows)
+    if (outH % rows == 0)
+      return rows;
+  return 0;
 }
 
-/// A 1x1 convolution whose reduction is split into chunks of `chunk` input
-/// channels, each chunk's weights for a block of output channels read from
-/// the L1 cache by every pixel tile of an image (oneDNN's batch-reduce
-/// GEMM does the same). Each thread takes blocks of output channels of an
-/// image; for each block, the chunks run one after the other, and within a
-/// chunk the pixel tiles: a register tile of the chunk's partial sums
-/// (Halide's rfactor), added to the block's sums in memory (a few KiB to
-/// 100 KiB, in L2). The epilogue then runs over the block, reading its sums
-/// as channel vectors. The whole reduction streamed a 1024-input-channel
-/// tile's 128 KiB of weights from L2 for every pixel tile, and at batch 8
-/// from L3 too.
+/// The chunked reduction's plan for a channel tile of `cTile` channels by
+/// `xTile` x `yTile` pixels, or a plan without chunks. Chunks hold
+/// kChunkWeightBytes of the tile's weights, in whole blocks of 16 input
+/// channels (128 for a 32-channel 1x1 tile, 16 for 3x3); the result must be
+/// in channel blocks and the tile must divide the output exactly (the
+/// chunks' sums are added in place, which a shifted tile would add twice).
+/// Measured with 2 threads, fastest of interleaved runs, batch 1 and 8:
+/// - 1x1 with at least 512 input channels, one task per 32-channel block
+///   of an image: 1024->512 at 14x14 and 2048->512 at 7x7 25-30% faster at
+///   batch 8, 512->128 at 28x28 and 512->2048 at 7x7 8-17%; at batch 1
+///   within the machine's noise (+-10%). With 256 input channels: no gain.
+/// - Larger kernels, stride 2 or weights at least twice the input, no
+///   dilation: bands of rows, every output channel of a band one task, or
+///   a quarter of them when the image is one band (a half when two and
+///   the stride is 1). ResNet-50's 3x3 layers 512x7, 512x14/2, 256x28/2
+///   9-16% faster at both batches, 128x56/2 3-6%, 256x14 and VGG-16's
+///   512x28 and 512x14 2-4%. Not applied: stride-1 layers whose input
+///   outweighs their weights (VGG-16's 64x224 12% slower), dilated ones
+///   (dilation 2: 27% slower).
+static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
+                            int64_t xTile, int64_t yTile) {
+  ChunkPlan plan;
+  if (!shape.blockedOut || shape.outW % xTile || shape.outC % cTile)
+    return plan;
+  int64_t taps = shape.kernel[0] * shape.kernel[1];
+  int64_t chunk = kChunkWeightBytes / (taps * cTile * int64_t(sizeof(float)));
+  chunk = std::max<int64_t>(nn::kActivationBlock, chunk / nn::kActivationBlock *
+                                                      nn::kActivationBlock);
+  if (shape.cpg % chunk != 0 || shape.cpg < 2 * chunk)
+    return plan;
+  if (taps == 1) {
+    if (shape.cpg < 512 || shape.outH % yTile)
+      return plan;
+    plan.band = shape.outH;
+    plan.block = cTile;
+    plan.parallelBlocks = true;
+  } else {
+    if (shape.dilated ||
+        !(shape.stride > 1 || shape.weightElements >= 2 * shape.inputElements))
+      return plan;
+    plan.band = bandRows(shape.outH);
+    if (!plan.band || plan.band % yTile)
+      return plan;
+    int64_t bands = shape.outH / plan.band;
+    int64_t parts = bands >= 4 || (shape.stride > 1 && bands >= 2)
+                        ? 1
+                        : (4 + bands - 1) / bands;
+    plan.block = shape.outC / parts;
+    plan.parallelBlocks = parts > 1;
+    if (shape.outC % parts || plan.block % cTile)
+      return plan;
+  }
+  plan.chunk = chunk;
+  return plan;
+}
+
+/// A convolution whose reduction is split into chunks of input channels,
+/// each chunk's weights for a channel tile read from the L1 cache by every
+/// pixel tile of the task (oneDNN's batch-reduce GEMM does the same). A
+/// task is a band of rows of an image by a block of output channels; its
+/// sums stay in memory (L2), the chunks run one after the other, and
+/// within a chunk the pixel tiles and, inside each, the channel tiles: a
+/// register tile of the chunk's partial sums (Halide's rfactor), added to
+/// the task's sums. The fused epilogue then runs over the task's sums,
+/// read as channel vectors. The whole reduction streamed a 1024-input-
+/// channel 1x1 tile's 128 KiB of weights from L2 for every pixel tile (at
+/// batch 8, where each thread works on its own image, from L3 too), and a
+/// 512-channel 3x3 tile's 590 KiB.
 static void scheduleChunkedReduction(LoweredLayer &layer,
                                      const ConvShape &shape, int vec,
                                      int64_t cTile, int64_t xTile,
-                                     int64_t yTile, int64_t chunk) {
+                                     int64_t yTile, const ChunkPlan &plan) {
   auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
-  std::vector<Var> b = out.args(); // (channel in block, x, y, block[, n])
-  Var cbo("cbo"), cbi("cbi");
+  std::vector<Var> b = out.args(); // (channel in block, x, y, block, n)
+  Var batch = b.back();
+  Var cbo("cbo"), cbi("cbi"), yb("yb"), ybi("ybi");
   out.compute_root()
-      .split(b[3], cbo, cbi, int(cTile / nn::kActivationBlock),
+      .split(b[3], cbo, cbi, int(plan.block / nn::kActivationBlock),
              TailStrategy::RoundUp)
-      .reorder(b[0], b[1], b[2], cbi, cbo)
+      .split(b[2], yb, ybi, int(plan.band), TailStrategy::RoundUp)
+      .reorder(b[0], b[1], ybi, cbi, cbo, yb)
       .vectorize(b[0], vec)
-      .parallel(cbo);
-  if (shape.rank == 4)
-    out.parallel(b.back());
+      .parallel(yb)
+      .parallel(batch);
+  if (plan.parallelBlocks)
+    out.parallel(cbo);
 
-  // The block's sums, channels innermost as the epilogue reads them.
-  std::vector<Var> storage = {c, x, y};
-  if (shape.rank == 4)
-    storage.push_back(layer.vars[3]);
+  // The task's sums, channels innermost as the epilogue reads them.
+  std::vector<Var> storage = {c, x, y, layer.vars[3]};
   acc.compute_at(out, cbo).reorder_storage(storage).reorder(c, x, y).vectorize(
       c, vec);
   Halide::RVar rko("rko"), rki("rki");
   Var ko("ko");
-  acc.update().split(r.z, rko, rki, int(chunk));
+  acc.update().split(r.z, rko, rki, int(plan.chunk));
   Halide::Func partial = acc.update().rfactor(rko, ko);
-  Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+  Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), co("co"), ci("ci");
   acc.update()
       .split(x, xo, xi, int(xTile), TailStrategy::RoundUp)
       .split(y, yo, yi, int(yTile), TailStrategy::RoundUp)
-      .reorder(c, xi, yi, xo, yo, rko)
-      .vectorize(c, vec)
-      .unroll(c)
+      .split(c, co, ci, int(cTile), TailStrategy::RoundUp)
+      .reorder(ci, xi, yi, co, xo, yo, rko)
+      .vectorize(ci, vec)
+      .unroll(ci)
       .unroll(xi)
       .unroll(yi);
 
-  // The register tile of a chunk: as the whole reduction's, with the
-  // chunk's steps unrolled by one block of input channels (constant
-  // offsets into a blocked input).
+  // The register tile of a chunk, as the whole reduction's; a 1x1 chunk's
+  // steps unrolled by one block of input channels (constant offsets into
+  // a blocked input).
   storage.push_back(ko);
-  partial.compute_at(acc, xo)
+  partial.compute_at(acc, co)
       .reorder_storage(storage)
       .vectorize(c, vec)
       .unroll(c)
       .unroll(x)
       .unroll(y);
-  Halide::RVar rkb("rkb"), rkl("rkl");
-  partial.update()
-      .split(rki, rkb, rkl, nn::kActivationBlock)
-      .reorder(c, x, y, r.x, r.y, rkl, rkb)
-      .vectorize(c, vec)
-      .unroll(c)
-      .unroll(x)
-      .unroll(y)
-      .unroll(rkl);
-  if (shape.padded || shape.subsampled) {
-    Halide::LoopLevel image = shape.rank == 4 ? Halide::LoopLevel(out, b.back())
-                                              : Halide::LoopLevel::root();
-    padAt(padded, image, x, c, std::min(vec, nn::kActivationBlock));
+  Halide::Stage steps = partial.update();
+  if (shape.kernel[0] * shape.kernel[1] == 1) {
+    Halide::RVar rkb("rkb"), rkl("rkl");
+    steps.split(rki, rkb, rkl, nn::kActivationBlock)
+        .reorder(c, x, y, r.x, r.y, rkl, rkb)
+        .unroll(rkl);
+  } else {
+    steps.reorder(c, x, y, r.x, r.y, rki);
   }
+  steps.vectorize(c, vec).unroll(c).unroll(x).unroll(y);
+  if (shape.padded || shape.subsampled)
+    padAt(padded, Halide::LoopLevel(out, batch), x, c,
+          std::min(vec, nn::kActivationBlock));
 }
 
 /// Conv2d with output-channel vectors: see the file comment.
@@ -375,8 +440,9 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   int64_t yTile =
       pickTile(shape.outH, std::max<int64_t>(1, maxPixels / xTile), xTile, 2);
 
-  if (int64_t chunk = reductionChunk(shape, cTile, xTile, yTile)) {
-    scheduleChunkedReduction(layer, shape, vec, cTile, xTile, yTile, chunk);
+  ChunkPlan plan = planChunks(shape, cTile, xTile, yTile);
+  if (plan.chunk) {
+    scheduleChunkedReduction(layer, shape, vec, cTile, xTile, yTile, plan);
     return;
   }
   // The loop over channel blocks: outside the pixel tiles, so that each
