@@ -19,13 +19,13 @@
 //   when the output is in channel blocks (ActivationLayout.h), one channel
 //   vector per pixel as it is; an input in blocks is padded in blocks. 1x1
 //   convolutions are the GEMM special case of the same kernel (the padded
-//   input is then inlined: it is the input itself); those with a long
-//   reduction split it into chunks whose weights stay in L1
-//   (scheduleChunkedReduction). The loop over channel
+//   input is then inlined: it is the input itself). The loop over channel
 //   blocks is outside the pixel tiles when the weights are the larger
 //   operand (each block's weights stream through the cache once) and inside
 //   them when the input is (each tile's input stays in cache for every
-//   block); rows run in parallel, and the blocks too when outside.
+//   block); rows run in parallel, and the blocks too when outside. Long 1x1
+//   reductions, and 3x3 layers with stride 2 or heavy weights, split the
+//   reduction into chunks whose weights stay in L1 (planChunks).
 // - Row tiles, for depthwise convolutions, other groups, layers with fewer
 //   than 4 output channels, and stride-1 1x1 layers with few input channels
 //   and wide rows whose input and output are NCHW: a register tile of one or
@@ -283,11 +283,14 @@ static int64_t bandRows(int64_t outH) {
 /// - Larger kernels, stride 2 or weights at least twice the input, no
 ///   dilation: bands of rows, every output channel of a band one task, or
 ///   a quarter of them when the image is one band (a half when two and
-///   the stride is 1). ResNet-50's 3x3 layers 512x7, 512x14/2, 256x28/2
-///   9-16% faster at both batches, 128x56/2 3-6%, 256x14 and VGG-16's
-///   512x28 and 512x14 2-4%. Not applied: stride-1 layers whose input
-///   outweighs their weights (VGG-16's 64x224 12% slower), dilated ones
-///   (dilation 2: 27% slower).
+///   the stride is 1). Over four A/B runs at batch 1 and three at batch 8
+///   (ResNet-50's 3x3 layers): 512x7 and 512x14/2 9-14% faster at both
+///   batches; 256x28/2 8-16% faster at batch 8, at batch 1 5-8% faster in
+///   three runs and 35% slower in one (a slow mode of this machine that
+///   also came and went for unchanged layers); 128x56/2 from 6% faster to
+///   5% slower; 256x14 and VGG-16's 512x28 and 512x14 2-4% faster. Not
+///   applied: stride-1 layers whose input outweighs their weights (VGG-16's
+///   64x224 12% slower), dilated ones (dilation 2: 27% slower).
 static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
                             int64_t xTile, int64_t yTile) {
   ChunkPlan plan;
