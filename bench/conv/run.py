@@ -367,44 +367,43 @@ def print_autoschedulers(rows, autos, n):
         print(line)
 
 
+def print_family_table(title, geo, impl_cols, ratios):
+    """One row of geomeans per family. `impl_cols`: (header, key suffix,
+    width) columns for each implementation ("{impl}" in a header is its
+    name); `ratios`: (header, key) columns of netc ratios."""
+    print()
+    print(title)
+    hdr = "%-10s %6s" % ("family", "shapes")
+    for impl in IMPLS:
+        hdr += " |" + "".join(" %*s" % (w, h.format(impl=impl))
+                              for h, _, w in impl_cols)
+    hdr += " |" + "".join(" %*s" % (max(7, len(h)), h) for h, _ in ratios)
+    print(hdr)
+    print("-" * len(hdr))
+    for fam, g in geo.items():
+        line = "%-10s %6d" % (fam, g["shapes"])
+        for impl in IMPLS:
+            line += " |" + "".join(" %*s" % (w, fmt(g.get(impl + key), ".1f"))
+                                   for _, key, w in impl_cols)
+        line += " |" + "".join(" %*s" % (max(7, len(h)), fmt(g.get(key), ".2f"))
+                               for h, key in ratios)
+        print(line)
+
+
 def print_geomeans(geo, n):
-    print()
-    print("batch %d, geomeans by family (GFLOP/s and %% of peak; ratios are "
-          "netc ms / other ms, > 1 means netc is slower; best: the same with each "
-          "implementation's fastest round)" % n)
-    hdr = "%-10s %6s" % ("family", "shapes")
-    for impl in IMPLS:
-        hdr += " | %8s %5s" % (impl, "%pk")
-    hdr += " | %7s %7s %7s %9s" % ("t/any", "t/nchw", "t/torch", "best:t/any")
-    print(hdr)
-    print("-" * len(hdr))
-    for fam, g in geo.items():
-        line = "%-10s %6d" % (fam, g["shapes"])
-        for impl in IMPLS:
-            line += " | %8s %5s" % (fmt(g[impl + "_gflops"], ".1f"),
-                                    fmt(g[impl + "_pct_peak"], ".1f"))
-        line += " | %7s %7s %7s %9s" % (fmt(g["netc_over_any"], ".2f"),
-                                        fmt(g["netc_over_nchw"], ".2f"),
-                                        fmt(g["netc_over_torch"], ".2f"),
-                                        fmt(g["netc_over_any_best"], ".2f"))
-        print(line)
-    print()
-    print("batch %d, the fastest repetition of each implementation over all "
-          "rounds (the least disturbed run; %% of the same peak, itself a best "
-          "of many probes; min:t/x: netc's fastest / x's fastest)" % n)
-    hdr = "%-10s %6s" % ("family", "shapes")
-    for impl in IMPLS:
-        hdr += " | %9s" % (impl + " %pk")
-    hdr += " | %10s %12s" % ("min:t/any", "min:t/torch")
-    print(hdr)
-    print("-" * len(hdr))
-    for fam, g in geo.items():
-        line = "%-10s %6d" % (fam, g["shapes"])
-        for impl in IMPLS:
-            line += " | %9s" % fmt(g.get(impl + "_pct_peak_min"), ".1f")
-        line += " | %10s %12s" % (fmt(g.get("netc_over_any_min"), ".2f"),
-                                  fmt(g.get("netc_over_torch_min"), ".2f"))
-        print(line)
+    print_family_table(
+        "batch %d, geomeans by family (GFLOP/s and %% of peak; ratios are "
+        "netc ms / other ms, > 1 means netc is slower; best: the same with each "
+        "implementation's fastest round)" % n, geo,
+        [("{impl}", "_gflops", 8), ("%pk", "_pct_peak", 5)],
+        [("t/any", "netc_over_any"), ("t/nchw", "netc_over_nchw"),
+         ("t/torch", "netc_over_torch"), ("best:t/any", "netc_over_any_best")])
+    print_family_table(
+        "batch %d, the fastest repetition of each implementation over all "
+        "rounds (the least disturbed run; %% of the same peak, itself a best "
+        "of many probes; min:t/x: netc's fastest / x's fastest)" % n, geo,
+        [("{impl} %pk", "_pct_peak_min", 9)],
+        [("min:t/any", "netc_over_any_min"), ("min:t/torch", "netc_over_torch_min")])
 
 
 # --------------------------------------------------------------------------
