@@ -24,8 +24,9 @@
 //   operand (each block's weights stream through the cache once) and inside
 //   them when the input is (each tile's input stays in cache for every
 //   block); rows run in parallel, and the blocks too when outside. Long 1x1
-//   reductions, and 3x3 layers with stride 2 or heavy weights, split the
-//   reduction into chunks whose weights stay in L1 (planChunks).
+//   reductions, and 3x3 layers with a stride above 1 or heavy weights, split
+//   the reduction into chunks whose weights stay in L1 when the result is in
+//   channel blocks (planChunks).
 // - Row tiles, for depthwise convolutions, other groups, layers with fewer
 //   than 4 output channels, and stride-1 1x1 layers with few input channels
 //   and wide rows whose input and output are NCHW: a register tile of one or
@@ -272,25 +273,27 @@ static int64_t bandRows(int64_t outH) {
 /// The chunked reduction's plan for a channel tile of `cTile` channels by
 /// `xTile` x `yTile` pixels, or a plan without chunks. Chunks hold
 /// kChunkWeightBytes of the tile's weights, in whole blocks of 16 input
-/// channels (128 for a 32-channel 1x1 tile, 16 for 3x3); the result must be
+/// channels (128 for a 32-channel 1x1 tile, 256 for a 16-channel one; 16
+/// for 3x3, 18 KiB with 32 channels); the result must be
 /// in channel blocks and the tile must divide the output exactly (the
 /// chunks' sums are added in place, which a shifted tile would add twice).
 /// Measured with 2 threads, fastest of interleaved runs, batch 1 and 8:
-/// - 1x1 with at least 512 input channels, one task per 32-channel block
-///   of an image: 1024->512 at 14x14 and 2048->512 at 7x7 25-30% faster at
+/// - 1x1 with at least 512 input channels, one task per channel tile of an
+///   image: 1024->512 at 14x14 and 2048->512 at 7x7 25-30% faster at
 ///   batch 8, 512->128 at 28x28 and 512->2048 at 7x7 8-17%; at batch 1
 ///   within the machine's noise (+-10%). With 256 input channels: no gain.
-/// - Larger kernels, stride 2 or weights at least twice the input, no
-///   dilation: bands of rows, every output channel of a band one task, or
-///   a quarter of them when the image is one band (a half when two and
-///   the stride is 1). Over four A/B runs at batch 1 and three at batch 8
-///   (ResNet-50's 3x3 layers): 512x7 and 512x14/2 9-14% faster at both
-///   batches; 256x28/2 8-16% faster at batch 8, at batch 1 5-8% faster in
+/// - Kernels of 2 to 9 taps (3x3 measured; a 5x5 chunk of 16 channels
+///   would not fit L1), a stride above 1 or weights at least twice the
+///   input, no dilation: bands of rows, every output channel of a band one
+///   task, or a quarter of them when the image is one band (a half when
+///   two or three and the stride is 1). Over four A/B runs at batch 1 and three
+///   at batch 8 (ResNet-50's 3x3 layers): 512x7 and 512x14/2 9-14% faster at
+///   both batches; 256x28/2 8-16% faster at batch 8, at batch 1 5-8% faster in
 ///   three runs and 35% slower in one (a slow mode of this machine that
 ///   also came and went for unchanged layers); 128x56/2 from 6% faster to
 ///   5% slower; 256x14 and VGG-16's 512x28 and 512x14 2-4% faster. Not
-///   applied: stride-1 layers whose input outweighs their weights (VGG-16's
-///   64x224 12% slower), dilated ones (dilation 2: 27% slower).
+///   applied: stride-1 layers whose weights are under twice their input
+///   (VGG-16's 64x224 12% slower), dilated ones (dilation 2: 27% slower).
 static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
                             int64_t xTile, int64_t yTile) {
   ChunkPlan plan;
@@ -309,7 +312,7 @@ static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
     plan.block = cTile;
     plan.parallelBlocks = true;
   } else {
-    if (shape.dilated ||
+    if (taps > 9 || shape.dilated ||
         !(shape.stride > 1 || shape.weightElements >= 2 * shape.inputElements))
       return plan;
     plan.band = bandRows(shape.outH);
@@ -339,7 +342,7 @@ static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
 /// read as channel vectors. The whole reduction streamed a 1024-input-
 /// channel 1x1 tile's 128 KiB of weights from L2 for every pixel tile (at
 /// batch 8, where each thread works on its own image, from L3 too), and a
-/// 512-channel 3x3 tile's 590 KiB.
+/// 512-channel 3x3 tile's 576 KiB.
 static void scheduleChunkedReduction(LoweredLayer &layer,
                                      const ConvShape &shape, int vec,
                                      int64_t cTile, int64_t xTile,
@@ -398,6 +401,11 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
     steps.reorder(c, x, y, r.x, r.y, rki);
   }
   steps.vectorize(c, vec).unroll(c).unroll(x).unroll(y);
+  // Weights not stored packed are packed per task's block of channels.
+  if (packed.defined()) {
+    std::vector<Var> p = packed.args();
+    packed.compute_at(out, cbo).vectorize(p[0], vec);
+  }
   if (shape.padded || shape.subsampled)
     padAt(padded, Halide::LoopLevel(out, batch), x, c,
           std::min(vec, nn::kActivationBlock));
