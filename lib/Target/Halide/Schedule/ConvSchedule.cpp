@@ -258,8 +258,9 @@ struct ChunkPlan {
 } // namespace
 
 /// Rows per task for a chunked convolution with a kernel larger than 1x1:
-/// 7 to 14 rows, the most that still make 4 bands of an image, else the
-/// fewest (a taller band reads fewer halo rows twice), or 0.
+/// 7 to 14 rows dividing the image, the most that still make 4 bands (a
+/// taller band reads fewer halo rows twice), else the fewest (the most
+/// bands), or 0 when none divides.
 static int64_t bandRows(int64_t outH) {
   for (int64_t rows = 14; rows >= 7; --rows)
     if (outH % rows == 0 && outH / rows >= 4)
