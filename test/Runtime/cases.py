@@ -525,19 +525,21 @@ CASES.append({
 # 3x3 convolutions with stride 2, or weights at least twice their input,
 # split their reduction into chunks of 16 input channels and their work
 # into bands of rows (ConvSchedule.cpp, planChunks): two bands of 7 rows
-# (c1), one band in four blocks of output channels (c2, with a fused
-# BatchNorm; c3, with a blocked residual). The reference runs every layer
-# unfused and NCHW.
+# (c1, replicate padding), one band in four blocks of output channels (c2,
+# with a fused BatchNorm; c3, reflect padding and a blocked residual).
+# The reference runs every layer unfused and NCHW.
 CASES.append({
     "name": "sched_chunked_bands", "kind": "sched",
     "inputs": {"x": ["N", 32, 28, 28]},
     "layers": [
-        conv("c1", 32, 64, 3, "x", stride=2, padding=1),
+        conv("c1", 32, 64, 3, "x", stride=2, padding=1,
+             padding_mode="replicate"),
         L("r1", "ReLU", "c1"),
         conv("c2", 64, 128, 3, "r1", stride=2, padding=1, bias=False),
         L("b2", "BatchNorm2d", "c2", num_features=128),
         L("r2", "ReLU", "b2"),
-        conv("c3", 128, 128, 3, "r2", padding=1, bias=False),
+        conv("c3", 128, 128, 3, "r2", padding=1, padding_mode="reflect",
+             bias=False),
         L("b3", "BatchNorm2d", "c3", num_features=128),
         L("a3", "Add", ["b3", "r2"]),
         L("r3", "ReLU", "a3"),
