@@ -307,7 +307,7 @@ static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
   if (shape.cpg % chunk != 0 || shape.cpg < 2 * chunk)
     return plan;
   if (taps == 1) {
-    if (shape.cpg < 512 || shape.outH % yTile)
+    if (shape.cpg < 512)
       return plan;
     plan.band = shape.outH;
     plan.block = cTile;
@@ -317,7 +317,7 @@ static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
         !(shape.stride > 1 || shape.weightElements >= 2 * shape.inputElements))
       return plan;
     plan.band = bandRows(shape.outH);
-    if (!plan.band || plan.band % yTile)
+    if (!plan.band)
       return plan;
     int64_t bands = shape.outH / plan.band;
     int64_t parts = bands >= 4 || (shape.stride > 1 && bands >= 2)
@@ -328,6 +328,8 @@ static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
     if (shape.outC % parts || plan.block % cTile)
       return plan;
   }
+  if (plan.band % yTile)
+    return plan;
   plan.chunk = chunk;
   return plan;
 }
