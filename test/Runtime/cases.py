@@ -549,6 +549,31 @@ CASES.append({
     "batch": 2,
 })
 
+# Where a layer in channel blocks makes its padded input
+# (ConvSchedule.cpp): a chunked 3x3 stride-2 layer whose input (128 x 56 x
+# 56, 1.6 MiB an image) overflows half an L2 cache pads it per band of
+# rows, with zeros and with replicated borders; a strided 1x1 layer whose
+# channel blocks run inside its pixel tiles makes its dense input per row
+# of tiles. Two images, so that each band indexes the right one.
+CASES.append({
+    "name": "sched_padded_at", "kind": "sched",
+    "inputs": {"x": ["N", 16, 56, 56]},
+    "layers": [
+        conv("c1", 16, 128, 1, "x"),
+        conv("s2", 128, 128, 3, "c1", stride=2, padding=1, bias=False),
+        L("b2", "BatchNorm2d", "s2", num_features=128),
+        L("r2", "ReLU", "b2"),
+        conv("s3", 128, 128, 3, "c1", stride=2, padding=1,
+             padding_mode="replicate"),
+        L("a3", "Add", ["s3", "r2"]),
+        conv("o3", 128, 16, 1, "a3"),
+        conv("d2", 128, 256, 1, "c1", stride=2),
+        conv("o2", 256, 16, 1, "d2"),
+    ],
+    "outputs": ["o3", "o2"],
+    "batch": 2,
+})
+
 # Depthwise convolutions between one-group ones pass channel blocks through
 # (nn::passesBlocks): stride 1 and 2, a 5x5 kernel over three blocks,
 # dilation with circular padding, reflect padding, no padding, a fused

@@ -201,21 +201,32 @@ static void vectorizePadded(Halide::Func padded, Var x, int vec) {
                               TailStrategy::GuardWithIf);
 }
 
+/// The padded input in channel blocks computed at `at`, its vectors along
+/// the channels of a block, and its blocks in parallel if `parallel`.
+static void padBlocksAt(Halide::Func padded, Halide::LoopLevel at, int vec,
+                        bool parallel) {
+  std::vector<Var> v = padded.args(); // (channel in block, x, y, block, n)
+  padded.compute_at(at).vectorize(v[0], vec);
+  if (parallel)
+    padded.parallel(v[3]);
+  if (padded.has_update_definition()) {
+    padded.update().vectorize(v[0], vec);
+    if (parallel)
+      padded.update().parallel(v[3]);
+  }
+}
+
 /// The padded input computed at `at` (once, or once per image), channels
 /// in parallel. In channel blocks (a Func of (c % block, x, y, c / block,
 /// n)), the blocks run in parallel and the vectors lie along the channels
 /// of a block.
 static void padAt(Halide::Func padded, Halide::LoopLevel at, Var x, Var c,
                   int vec) {
-  padded.compute_at(at);
   if (padded.dimensions() == 5) {
-    std::vector<Var> v = padded.args();
-    padded.parallel(v[3]).vectorize(v[0], vec);
-    if (padded.has_update_definition())
-      padded.update().parallel(v[3]).vectorize(v[0], vec);
+    padBlocksAt(padded, at, vec, /*parallel=*/true);
     return;
   }
-  padded.parallel(c);
+  padded.compute_at(at).parallel(c);
   if (padded.has_update_definition())
     padded.update().parallel(c);
   vectorizePadded(padded, x, vec);
@@ -244,6 +255,15 @@ static bool rowsForPointwise(const ConvShape &shape) {
 /// L1 data cache of the targets netc tunes for (32 KiB), so that the chunk
 /// stays there beside the input it multiplies.
 static constexpr int64_t kChunkWeightBytes = 16 * 1024;
+
+/// Half the L2 cache of a core of the Xeons netc tunes for (2 MiB): a
+/// working set of this size stays in L2 beside the weights a task reads.
+static constexpr int64_t kHalfL2Bytes = 1024 * 1024;
+
+/// Whether an image's input is too large to stay in L2 (kHalfL2Bytes).
+static bool inputOverflowsL2(const ConvShape &shape) {
+  return shape.inputElements * int64_t(sizeof(float)) > kHalfL2Bytes;
+}
 
 namespace {
 /// How a channel tile's reduction is split into chunks, and the work into
@@ -409,9 +429,21 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
     std::vector<Var> p = packed.args();
     packed.compute_at(out, cbo).vectorize(p[0], vec);
   }
-  if (shape.padded || shape.subsampled)
-    padAt(padded, Halide::LoopLevel(out, batch), x, c,
-          std::min(vec, nn::kActivationBlock));
+  // The padded input once per image, or, when an image's input would not
+  // stay in L2, per band just before its tasks read it (the band's rows
+  // and their halo). Measured (interleaved, fastest of 5 x 10 repetitions
+  // at batch 8, 6 x 30 at batch 1): ResNet-50's 128x56/2 (1.6 MiB an
+  // image) 10-19% faster per band at batch 8 and 5-6% at batch 1; VGG-16's
+  // 512x28 (1.6 MiB) 1-3%; 256x28/2 (0.8 MiB) and 512x14/2 13-16% slower
+  // per band at batch 8, hence the threshold.
+  if (shape.padded || shape.subsampled) {
+    int padVec = std::min(vec, nn::kActivationBlock);
+    if (inputOverflowsL2(shape) && padded.dimensions() == 5)
+      padBlocksAt(padded, Halide::LoopLevel(out, yb), padVec,
+                  plan.parallelBlocks);
+    else
+      padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec);
+  }
 }
 
 /// Conv2d with output-channel vectors: see the file comment.
@@ -494,7 +526,7 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   // inputs are better read once per image (1x1 1024->256 at 14x14 was 52%
   // slower with the images inside).
   bool batchInside = !blocksInside && shape.rank == 4 &&
-                     shape.inputElements * 8 * 4 <= 1024 * 1024;
+                     shape.inputElements * 8 * 4 <= kHalfL2Bytes;
   Var batch = shape.rank == 4 ? out.args().back() : Var();
   std::vector<Halide::VarOrRVar> order(tileVars.begin(), tileVars.end());
   if (blocksInside)
@@ -552,7 +584,14 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   if (shape.padded || shape.subsampled) {
     int padVec = shape.blockedIn ? std::min(vec, nn::kActivationBlock)
                                  : rowVector(shape.outW, target);
-    if (shape.rank == 4 && !batchInside)
+    // A strided 1x1 layer whose channel blocks run inside the pixel tiles
+    // makes each row of tiles' dense input just before the blocks read it,
+    // where it stays in L1, instead of a pass over the image (ResNet-50's
+    // 256->512 at 56x56/2: 11-13% faster at batch 1, 2-6% at batch 8).
+    if (shape.subsampled && blocksInside && padded.dimensions() == 5)
+      padBlocksAt(padded, Halide::LoopLevel(out, yo), padVec,
+                  /*parallel=*/false);
+    else if (shape.rank == 4 && !batchInside)
       padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec);
     else
       padAtRoot(padded, x, c, padVec);
