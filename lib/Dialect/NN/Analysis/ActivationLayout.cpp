@@ -36,17 +36,24 @@ static Conv2dOp oneGroupConv(const FusedLayer &layer) {
 
 /// Whether `layer` works on channel blocks as they are, when both its
 /// operand and its result are in blocks, and on NCHW otherwise: a
-/// depthwise Conv2d (groups = in = out channels, a multiple of 16), each
-/// of whose channels reads only its own, one vector of a block at a time.
+/// depthwise Conv2d (groups = in = out channels) or a MaxPool2d or
+/// AvgPool2d, on a 4-D input whose channels are a multiple of 16, each of
+/// whose output channels reads only its own, one vector of a block at a
+/// time.
 static bool passesBlocks(const FusedLayer &layer) {
-  auto conv = llvm::dyn_cast<Conv2dOp>(layer.ops.front());
-  if (!conv)
+  mlir::Operation *op = layer.ops.front();
+  if (!llvm::isa<Conv2dOp, MaxPool2dOp, AvgPool2dOp>(op))
     return false;
+  auto type = op->getOperand(0).getType().cast<mlir::RankedTensorType>();
+  if (type.getRank() != 4 || type.isDynamicDim(1) ||
+      type.getDimSize(1) % kActivationBlock != 0)
+    return false;
+  auto conv = llvm::dyn_cast<Conv2dOp>(op);
+  if (!conv)
+    return true;
   int64_t channels = conv.getInChannelsAttr().getInt();
-  auto type = conv.getInput().getType().cast<mlir::RankedTensorType>();
-  return type.getRank() == 4 && conv.getGroupsAttr().getInt() == channels &&
-         conv.getOutChannelsAttr().getInt() == channels &&
-         channels % kActivationBlock == 0;
+  return conv.getGroupsAttr().getInt() == channels &&
+         conv.getOutChannelsAttr().getInt() == channels;
 }
 
 /// Whether `layer` can write its result in channel blocks: a Conv2d with

@@ -766,7 +766,34 @@ void halide::scheduleConv(LoweredLayer &layer, const Halide::Target &target) {
     scheduleConvRows(layer, shape, target);
 }
 
+/// Pooling in channel blocks (input and result): vectors along the
+/// channels of a block, each window's taps one dense vector load each
+/// (the padded input and an AvgPool2d's sums are inlined), the images and
+/// blocks in parallel, and the rows too when they are few tasks.
+static void schedulePoolBlocks(LoweredLayer &layer,
+                               const Halide::Target &target) {
+  Halide::Func out = findFunc(layer, FuncRole::Output);
+  std::vector<Var> b = out.args(); // (channel in block, x, y, block, n)
+  int vec = std::min(target.natural_vector_size<float>(), nn::kActivationBlock);
+  for (auto &[func, role] : layer.funcs)
+    if (role != FuncRole::Output)
+      func.compute_inline();
+  Var yo("yo"), yi("yi");
+  out.compute_root()
+      .vectorize(b[0], vec)
+      .unroll(b[0])
+      .split(b[2], yo, yi, 8, TailStrategy::GuardWithIf)
+      .reorder(b[0], b[1], yi, yo, b[3], b[4])
+      .parallel(b[4])
+      .parallel(b[3])
+      .parallel(yo);
+}
+
 void halide::schedulePool(LoweredLayer &layer, const Halide::Target &target) {
+  if (findFunc(layer, FuncRole::Output).dimensions() == 5) {
+    schedulePoolBlocks(layer, target);
+    return;
+  }
   auto type = layer.op->getResult(0).getType().cast<mlir::RankedTensorType>();
   int64_t width = type.getDimSize(type.getRank() - 1);
   int vec = rowVector(width, target);

@@ -57,10 +57,11 @@ struct KernelLayout {
 /// The layout of every layer of `layers`, the fused layers of `func` in
 /// the order they run. A value is blocked when its producer writes blocks
 /// (a one-group Conv2d with a multiple of 16 output channels) or passes
-/// them through from a blocked operand (a depthwise Conv2d), every reader
-/// reads them well (a one-group Conv2d with at least 16 output channels
-/// broadcasts one input value at a time from either layout; a residual or
-/// a depthwise input is read element for element with a blocked result),
+/// them through from a blocked operand (a depthwise Conv2d, a MaxPool2d or
+/// an AvgPool2d), every reader reads them well (a one-group Conv2d with at
+/// least 16 output channels broadcasts one input value at a time from
+/// either layout; a residual, or the input of a depthwise Conv2d or a
+/// pooling layer, is read element for element with a blocked result),
 /// and it is not a model output; the rest are NCHW.
 std::vector<KernelLayout>
 assignActivationLayouts(mlir::FuncOp func,
