@@ -579,29 +579,31 @@ CASES.append({
 # kernel, dilation, ceil_mode, count_include_pad=False, divisor_override,
 # and a pooled value read again as a fused residual. A pooling layer whose
 # result is a model output stays NCHW, and so does the convolution before
-# it. The reference runs every layer unfused and NCHW.
+# it. c0 is a 7x7 stem in blocks (four channel vectors by 4 pixels, shifted
+# tiles along the 17 columns). The reference runs every layer unfused and
+# NCHW.
 CASES.append({
     "name": "sched_blocked_pool", "kind": "sched",
-    "inputs": {"x": ["N", 3, 19, 17]},
+    "inputs": {"x": ["N", 3, 38, 34]},
     "layers": [
-        conv("c0", 3, 32, 3, "x", padding=1),
+        conv("c0", 3, 64, 7, "x", stride=2, padding=3),
         L("mp1", "MaxPool2d", "c0", kernel_size=3, stride=2, padding=1),
-        conv("o1", 32, 16, 1, "mp1"),
+        conv("o1", 64, 16, 1, "mp1"),
         L("mp2", "MaxPool2d", "c0", kernel_size=2, stride=3, dilation=2,
           padding=1, ceil_mode=True),
-        conv("o2", 32, 16, 1, "mp2"),
+        conv("o2", 64, 16, 1, "mp2"),
         L("ap1", "AvgPool2d", "c0", kernel_size=3, stride=2, padding=1,
           ceil_mode=True, count_include_pad=False),
-        conv("o3", 32, 16, 1, "ap1"),
+        conv("o3", 64, 16, 1, "ap1"),
         L("ap2", "AvgPool2d", "c0", kernel_size=3, stride=2, padding=1,
           divisor_override=5),
-        conv("o4", 32, 16, 1, "ap2"),
+        conv("o4", 64, 16, 1, "ap2"),
         L("mp5", "MaxPool2d", "c0", kernel_size=3, stride=1, padding=1),
-        conv("c5", 32, 32, 3, "mp5", padding=1, bias=False),
-        L("b5", "BatchNorm2d", "c5", num_features=32),
+        conv("c5", 64, 64, 3, "mp5", padding=1, bias=False),
+        L("b5", "BatchNorm2d", "c5", num_features=64),
         L("a5", "Add", ["b5", "mp5"]),
         L("r5", "ReLU", "a5"),
-        conv("o5", 32, 16, 1, "r5"),
+        conv("o5", 64, 16, 1, "r5"),
         conv("c9", 3, 32, 3, "x", stride=2),
         L("mp9", "MaxPool2d", "c9", kernel_size=2),
     ],
