@@ -4,8 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// This file schedules the sliding-window layers on NCHW tensors. Conv2d has
-// two kernels, chosen from the shape:
+// This file schedules the sliding-window layers, on NCHW tensors or in
+// channel blocks (ActivationLayout.h). Conv2d has these kernels, chosen
+// from the shape and the layouts:
 //
 // - Channel tiles, for convolutions with one group: a register tile of
 //   one or two vectors of output channels by up to 14 output pixels (AVX-512;
@@ -45,6 +46,10 @@
 //   input vector load and one FMA per accumulator, the tap's weight vector
 //   shared by the tile; the padded input of a block is made in bands of
 //   rows just before the tiles that read them, as for the row tiles.
+//
+// MaxPool2d and AvgPool2d materialise their padded input on NCHW and
+// vectorize along the width; in channel blocks each tap of a window is one
+// channel vector, the border inlined.
 //
 // Tiles never leave the tensor: a tile that does not divide a dimension is
 // shifted inwards (it recomputes a few outputs) rather than guarded, so the
@@ -785,8 +790,8 @@ void halide::scheduleConv(LoweredLayer &layer, const Halide::Target &target) {
 
 /// Pooling in channel blocks (input and result): vectors along the
 /// channels of a block, each window's taps one dense vector load each
-/// (the padded input and an AvgPool2d's sums are inlined), the images and
-/// blocks in parallel, and the rows too when they are few tasks.
+/// (the padded input and an AvgPool2d's sums are inlined), the images,
+/// the blocks and bands of 8 rows in parallel.
 static void schedulePoolBlocks(LoweredLayer &layer,
                                const Halide::Target &target) {
   Halide::Func out = findFunc(layer, FuncRole::Output);
