@@ -448,7 +448,7 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
   // per band at batch 8, hence the threshold.
   if (shape.padded || shape.subsampled) {
     int padVec = std::min(vec, nn::kActivationBlock);
-    if (inputOverflowsL2(shape) && padded.dimensions() == 5)
+    if (inputOverflowsL2(shape) && shape.blockedIn)
       padBlocksAt(padded, Halide::LoopLevel(out, yb), padVec,
                   plan.parallelBlocks);
     else
@@ -610,7 +610,7 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
     // makes each row of tiles' dense input just before the blocks read it,
     // where it stays in L1, instead of a pass over the image (ResNet-50's
     // 256->512 at 56x56/2: 11-13% faster at batch 1, 2-6% at batch 8).
-    if (shape.subsampled && blocksInside && padded.dimensions() == 5)
+    if (shape.subsampled && blocksInside && shape.blockedIn)
       padBlocksAt(padded, Halide::LoopLevel(out, yo), padVec,
                   /*parallel=*/false);
     else if (shape.rank == 4 && !batchInside)
