@@ -61,6 +61,9 @@
 
 #include "netc/Dialect/NN/IR/NNOps.h"
 
+#include <cstdlib>
+#include <thread>
+
 using namespace netc;
 using namespace netc::halide;
 using Halide::TailStrategy;
@@ -130,6 +133,7 @@ struct ConvShape {
   /// input at the strided pixels, which the channel tile makes dense.
   bool subsampled;
   bool dilated; ///< whether either dilation is above 1
+  Halide::Expr batch; ///< the number of images (a 4-D layer), maybe symbolic
 
   explicit ConvShape(const LoweredLayer &layer) {
     auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
@@ -159,6 +163,8 @@ struct ConvShape {
       dilated |= a.cast<mlir::IntegerAttr>().getInt() > 1;
     subsampled = !padded && stride > 1 && kernel[0] == 1 && kernel[1] == 1;
     blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
+    if (rank == 4)
+      batch = layer.output.sizes[0];
   }
 };
 } // namespace
@@ -182,6 +188,45 @@ static ConvFuncs convFuncs(const LoweredLayer &layer) {
           layer.vars[1],
           layer.vars[2],
           layer.reduction};
+}
+
+/// The threads the kernels will run on: HL_NUM_THREADS, which Halide's
+/// runtime reads, or else the cores of this machine (an AOT library
+/// assumes the compiling machine's).
+static int plannedThreads() {
+  if (const char *env = std::getenv("HL_NUM_THREADS"))
+    if (int threads = std::atoi(env); threads > 0)
+      return threads;
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+/// Gives `out`, whose images (`batch`, its outermost loop) already run in
+/// parallel, the parallel loops of `withinImages` only where the batch is
+/// too small to keep every thread on images of its own: at least one image
+/// per thread, and every thread the same number of them or at least four.
+/// Where there are enough, a thread's image stays in its own cache while
+/// the thread computes it. Measured at batch 8 on 2 threads (fastest of
+/// 5-6 interleaved runs) against the rows of each image in parallel as
+/// well: ResNet-50's 56x56 layers and 3x3 128x28 7-17% faster, its chunked
+/// layers (3x3 with stride 2 or heavy weights, 1x1 with 512 input channels
+/// or more) 0-13% faster, 4% over all of them.
+template <typename WithinImages>
+static void parallelWithinSmallBatches(Halide::Func out, const ConvShape &shape,
+                                       WithinImages withinImages) {
+  if (shape.rank != 4) {
+    withinImages();
+    return;
+  }
+  int threads = plannedThreads();
+  Halide::Expr n = shape.batch;
+  if (const int64_t *images = Halide::Internal::as_const_int(n)) {
+    if (*images < threads || (*images % threads && *images < 4 * threads))
+      withinImages();
+    return;
+  }
+  // The code for a batch that gives each thread its images, then the rest.
+  out.specialize(n >= threads && (n % threads == 0 || n >= 4 * threads));
+  withinImages();
 }
 
 /// The lanes of an output-channel vector for `shape`, or 0 when the channel
@@ -385,10 +430,12 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
       .split(b[2], yb, ybi, int(plan.band), TailStrategy::RoundUp)
       .reorder(b[0], b[1], ybi, cbi, cbo, yb)
       .vectorize(b[0], vec)
-      .parallel(yb)
       .parallel(batch);
-  if (plan.parallelBlocks)
-    out.parallel(cbo);
+  parallelWithinSmallBatches(out, shape, [&] {
+    out.parallel(yb);
+    if (plan.parallelBlocks)
+      out.parallel(cbo);
+  });
 
   // The task's sums, channels innermost as the epilogue reads them.
   std::vector<Var> storage = {c, x, y, layer.vars[3]};
@@ -570,10 +617,16 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
   // are busy even with two blocks of a 7x7 map); the batch too.
   if (shape.rank == 4)
     out.parallel(batch);
-  if (blocksInside)
-    out.parallel(yo);
+  auto withinImages = [&] {
+    if (blocksInside)
+      out.parallel(yo);
+    else
+      out.parallel(co).parallel(yo);
+  };
+  if (batchInside)
+    withinImages();
   else
-    out.parallel(co).parallel(yo);
+    parallelWithinSmallBatches(out, shape, withinImages);
 
   // The register tile: every channel vector and pixel unrolled inside the
   // reduction, stored channels innermost.
