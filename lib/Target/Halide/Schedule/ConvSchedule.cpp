@@ -118,6 +118,64 @@ static int64_t pickTile(int64_t extent, int64_t maxTile, int64_t unit,
   return best;
 }
 
+/// The threads the kernels will run on: HL_NUM_THREADS, which Halide's
+/// runtime reads, or else the cores of this machine (an AOT library
+/// assumes the compiling machine's).
+static int plannedThreads() {
+  if (const char *env = std::getenv("HL_NUM_THREADS"))
+    if (int threads = std::atoi(env); threads > 0)
+      return threads;
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+namespace {
+/// When the images of a batch run apart, each image's tasks on one thread
+/// (parallelWithinImages): never, always, or when `when` holds, for a
+/// batch known only at run time.
+struct ImagesApart {
+  enum Kind { Never, Always, When } kind = Never;
+  Halide::Expr when;
+};
+} // namespace
+
+/// When the `batch` images (undefined: a layer without a batch) run apart:
+/// where every thread gets images of its own, at least one each and the
+/// same number or at least four. A thread's image then stays in its own
+/// cache while the thread computes it. Measured at batch 8 on 2 threads
+/// (fastest of 4-6 interleaved runs) against the rows of each image in
+/// parallel as well: ResNet-50's 23 shapes 5% faster (its 56x56 layers
+/// 6-18%, the stem 9%, its chunked layers 0-7%); at batch 2, six of them
+/// 3% faster. The padded input made per image by the image's thread
+/// alone, not in parallel blocks: 2% faster over five of its layers.
+static ImagesApart imagesApart(const Halide::Expr &batch) {
+  ImagesApart apart;
+  if (!batch.defined())
+    return apart;
+  int threads = plannedThreads();
+  if (const int64_t *n = Halide::Internal::as_const_int(batch)) {
+    if (*n >= threads && (*n % threads == 0 || *n >= 4 * threads))
+      apart.kind = ImagesApart::Always;
+    return apart;
+  }
+  apart.kind = ImagesApart::When;
+  apart.when = batch >= threads && (batch % threads == 0 || batch >= 4 * threads);
+  return apart;
+}
+
+/// Gives `stage`, whose images already run in parallel, the parallel loops
+/// within an image of `parallelize` where its images do not run apart.
+/// Call it after the directives both versions share (a specialization
+/// copies the schedule made so far).
+template <typename Parallelize>
+static void parallelWithinImages(Halide::Stage stage, const ImagesApart &apart,
+                                 Parallelize parallelize) {
+  if (apart.kind == ImagesApart::Always)
+    return;
+  if (apart.kind == ImagesApart::When)
+    stage.specialize(apart.when);
+  parallelize(stage);
+}
+
 namespace {
 /// What the conv schedules need to know about a Conv2d.
 struct ConvShape {
@@ -133,7 +191,7 @@ struct ConvShape {
   /// input at the strided pixels, which the channel tile makes dense.
   bool subsampled;
   bool dilated; ///< whether either dilation is above 1
-  Halide::Expr batch; ///< the number of images (a 4-D layer), maybe symbolic
+  ImagesApart apart; ///< when the images of a batch run apart
 
   explicit ConvShape(const LoweredLayer &layer) {
     auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
@@ -164,7 +222,7 @@ struct ConvShape {
     subsampled = !padded && stride > 1 && kernel[0] == 1 && kernel[1] == 1;
     blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
     if (rank == 4)
-      batch = layer.output.sizes[0];
+      apart = imagesApart(layer.output.sizes[0]);
   }
 };
 } // namespace
@@ -190,45 +248,6 @@ static ConvFuncs convFuncs(const LoweredLayer &layer) {
           layer.reduction};
 }
 
-/// The threads the kernels will run on: HL_NUM_THREADS, which Halide's
-/// runtime reads, or else the cores of this machine (an AOT library
-/// assumes the compiling machine's).
-static int plannedThreads() {
-  if (const char *env = std::getenv("HL_NUM_THREADS"))
-    if (int threads = std::atoi(env); threads > 0)
-      return threads;
-  return int(std::max(1u, std::thread::hardware_concurrency()));
-}
-
-/// Gives `out`, whose images (`batch`, its outermost loop) already run in
-/// parallel, the parallel loops of `withinImages` only where the batch is
-/// too small to keep every thread on images of its own: at least one image
-/// per thread, and every thread the same number of them or at least four.
-/// Where there are enough, a thread's image stays in its own cache while
-/// the thread computes it. Measured at batch 8 on 2 threads (fastest of
-/// 5-6 interleaved runs) against the rows of each image in parallel as
-/// well: ResNet-50's 56x56 layers and 3x3 128x28 7-17% faster, its chunked
-/// layers (3x3 with stride 2 or heavy weights, 1x1 with 512 input channels
-/// or more) 0-13% faster, 4% over all of them.
-template <typename WithinImages>
-static void parallelWithinSmallBatches(Halide::Func out, const ConvShape &shape,
-                                       WithinImages withinImages) {
-  if (shape.rank != 4) {
-    withinImages();
-    return;
-  }
-  int threads = plannedThreads();
-  Halide::Expr n = shape.batch;
-  if (const int64_t *images = Halide::Internal::as_const_int(n)) {
-    if (*images < threads || (*images % threads && *images < 4 * threads))
-      withinImages();
-    return;
-  }
-  // The code for a batch that gives each thread its images, then the rest.
-  out.specialize(n >= threads && (n % threads == 0 || n >= 4 * threads));
-  withinImages();
-}
-
 /// The lanes of an output-channel vector for `shape`, or 0 when the channel
 /// tile does not apply: several groups (Halide 14 does not see that a
 /// vector of channels inside one group reads one input channel, and
@@ -252,39 +271,43 @@ static void vectorizePadded(Halide::Func padded, Var x, int vec) {
 }
 
 /// The padded input in channel blocks computed at `at`, its vectors along
-/// the channels of a block, and its blocks in parallel if `parallel`.
+/// the channels of a block, and its blocks in parallel if `parallel` and
+/// the images do not run apart.
 static void padBlocksAt(Halide::Func padded, Halide::LoopLevel at, int vec,
-                        bool parallel) {
+                        bool parallel, const ImagesApart &apart) {
   std::vector<Var> v = padded.args(); // (channel in block, x, y, block, n)
   padded.compute_at(at).vectorize(v[0], vec);
-  if (parallel)
-    padded.parallel(v[3]);
-  if (padded.has_update_definition()) {
+  if (padded.has_update_definition())
     padded.update().vectorize(v[0], vec);
-    if (parallel)
-      padded.update().parallel(v[3]);
-  }
+  if (!parallel)
+    return;
+  auto blocks = [&](Halide::Stage s) { s.parallel(v[3]); };
+  parallelWithinImages(padded, apart, blocks);
+  if (padded.has_update_definition())
+    parallelWithinImages(padded.update(), apart, blocks);
 }
 
 /// The padded input computed at `at` (once, or once per image), channels
-/// in parallel. In channel blocks (a Func of (c % block, x, y, c / block,
-/// n)), the blocks run in parallel and the vectors lie along the channels
-/// of a block.
+/// in parallel unless the images run apart. In channel blocks (a Func of
+/// (c % block, x, y, c / block, n)), the blocks run in parallel and the
+/// vectors lie along the channels of a block.
 static void padAt(Halide::Func padded, Halide::LoopLevel at, Var x, Var c,
-                  int vec) {
+                  int vec, const ImagesApart &apart) {
   if (padded.dimensions() == 5) {
-    padBlocksAt(padded, at, vec, /*parallel=*/true);
+    padBlocksAt(padded, at, vec, /*parallel=*/true, apart);
     return;
   }
-  padded.compute_at(at).parallel(c);
-  if (padded.has_update_definition())
-    padded.update().parallel(c);
+  padded.compute_at(at);
   vectorizePadded(padded, x, vec);
+  auto channels = [&](Halide::Stage s) { s.parallel(c); };
+  parallelWithinImages(padded, apart, channels);
+  if (padded.has_update_definition())
+    parallelWithinImages(padded.update(), apart, channels);
 }
 
 /// The padded input computed once, channels in parallel.
 static void padAtRoot(Halide::Func padded, Var x, Var c, int vec) {
-  padAt(padded, Halide::LoopLevel::root(), x, c, vec);
+  padAt(padded, Halide::LoopLevel::root(), x, c, vec, ImagesApart());
 }
 
 /// Whether a one-group 1x1 convolution runs faster as row tiles: with
@@ -431,10 +454,10 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
       .reorder(b[0], b[1], ybi, cbi, cbo, yb)
       .vectorize(b[0], vec)
       .parallel(batch);
-  parallelWithinSmallBatches(out, shape, [&] {
-    out.parallel(yb);
+  parallelWithinImages(out, shape.apart, [&](Halide::Stage s) {
+    s.parallel(yb);
     if (plan.parallelBlocks)
-      out.parallel(cbo);
+      s.parallel(cbo);
   });
 
   // The task's sums, channels innermost as the epilogue reads them.
@@ -497,9 +520,9 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
     int padVec = std::min(vec, nn::kActivationBlock);
     if (inputOverflowsL2(shape) && shape.blockedIn)
       padBlocksAt(padded, Halide::LoopLevel(out, yb), padVec,
-                  plan.parallelBlocks);
+                  plan.parallelBlocks, shape.apart);
     else
-      padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec);
+      padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec, shape.apart);
   }
 }
 
@@ -613,20 +636,18 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
         .unroll(ci);
   else
     out.vectorize(xi);
-  // Channel blocks in parallel, and within a block the rows (two cores
-  // are busy even with two blocks of a 7x7 map); the batch too.
+  // The images in parallel; unless they run apart, the channel blocks
+  // too, and within a block the rows (two cores are busy even with two
+  // blocks of a 7x7 map).
   if (shape.rank == 4)
     out.parallel(batch);
-  auto withinImages = [&] {
-    if (blocksInside)
-      out.parallel(yo);
-    else
-      out.parallel(co).parallel(yo);
-  };
-  if (batchInside)
-    withinImages();
-  else
-    parallelWithinSmallBatches(out, shape, withinImages);
+  parallelWithinImages(out, batchInside ? ImagesApart() : shape.apart,
+                       [&](Halide::Stage s) {
+                         if (blocksInside)
+                           s.parallel(yo);
+                         else
+                           s.parallel(co).parallel(yo);
+                       });
 
   // The register tile: every channel vector and pixel unrolled inside the
   // reduction, stored channels innermost.
@@ -665,9 +686,9 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
     // 256->512 at 56x56/2: 11-13% faster at batch 1, 2-6% at batch 8).
     if (shape.subsampled && blocksInside && shape.blockedIn)
       padBlocksAt(padded, Halide::LoopLevel(out, yo), padVec,
-                  /*parallel=*/false);
+                  /*parallel=*/false, shape.apart);
     else if (shape.rank == 4 && !batchInside)
-      padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec);
+      padAt(padded, Halide::LoopLevel(out, batch), x, c, padVec, shape.apart);
     else
       padAtRoot(padded, x, c, padVec);
   }
