@@ -160,7 +160,8 @@ static ImagesApart imagesApart(const Halide::Expr &batch) {
     return apart;
   }
   apart.kind = ImagesApart::When;
-  apart.when = batch >= threads && (batch % threads == 0 || batch >= 4 * threads);
+  apart.when =
+      batch >= threads && (batch % threads == 0 || batch >= 4 * threads);
   return apart;
 }
 
@@ -192,7 +193,7 @@ struct ConvShape {
   /// A strided 1x1 convolution without padding: its `padded` Func is the
   /// input at the strided pixels, which the channel tile makes dense.
   bool subsampled;
-  bool dilated; ///< whether either dilation is above 1
+  bool dilated;      ///< whether either dilation is above 1
   ImagesApart apart; ///< when the images of a batch run apart
 
   explicit ConvShape(const LoweredLayer &layer) {
