@@ -13,12 +13,14 @@
 // of distinct layers instead of superlinearly with the network (one
 // MobileNetV2 pipeline took about 230 s to compile). Intermediate buffers are
 // freed after their last use. Distinct layers compile in parallel (Halide
-// compiles each module in its own LLVM context). Halide reports errors by
-// throwing; every call into Halide is inside a try block.
+// compiles each module in its own LLVM context). Their parallel loops run on
+// netc's SpinningThreadPool. Halide reports errors by throwing; every call
+// into Halide is inside a try block.
 //
 //===----------------------------------------------------------------------===//
 
 #include "netc/Runtime/JITSession.h"
+#include "netc/Runtime/SpinningThreadPool.h"
 
 #include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Dialect/NN/Analysis/Fusion.h"
@@ -262,6 +264,10 @@ compileKernel(const nn::FusedLayer &layer, const nn::KernelLayout &layout,
             *net, kernel->pipeline, *autoscheduler, batchEstimate,
             int(std::thread::hardware_concurrency()), target))
       return std::move(e);
+  // Parallel loops run on netc's spinning pool, unless
+  // NETC_HALIDE_THREAD_POOL is set (to compare with Halide's own).
+  if (!std::getenv("NETC_HALIDE_THREAD_POOL"))
+    kernel->pipeline.jit_handlers().custom_do_par_for = spinningParallelFor;
   kernel->pipeline.compile_jit(target);
   return std::move(kernel);
 }

@@ -53,6 +53,11 @@ llvm::Error applyAutoschedule(LoweredNetwork &net, Halide::Pipeline &pipeline,
                               Autoscheduler which, int64_t batch, int threads,
                               const Halide::Target &target);
 
+/// The threads the kernels will run on: HL_NUM_THREADS, which Halide's
+/// runtime and netc's JIT pool read, or else the cores of this machine (an
+/// AOT library assumes the compiling machine's).
+int plannedThreads();
+
 /// Applies `kind`.
 void applySchedule(LoweredNetwork &net, ScheduleKind kind,
                    const Halide::Target &target);

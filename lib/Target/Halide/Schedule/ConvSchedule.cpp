@@ -118,10 +118,7 @@ static int64_t pickTile(int64_t extent, int64_t maxTile, int64_t unit,
   return best;
 }
 
-/// The threads the kernels will run on: HL_NUM_THREADS, which Halide's
-/// runtime reads, or else the cores of this machine (an AOT library
-/// assumes the compiling machine's).
-static int plannedThreads() {
+int halide::plannedThreads() {
   if (const char *env = std::getenv("HL_NUM_THREADS"))
     if (int threads = std::atoi(env); threads > 0)
       return threads;

@@ -1,0 +1,247 @@
+//===- SpinningThreadPool.cpp - Parallel loops on spinning workers --------===//
+//
+// Part of netc. Licensed under the MIT License; see LICENSE.
+//
+//===----------------------------------------------------------------------===//
+//
+// Why a pool of our own: Halide's runtime pool puts a worker to sleep on a
+// condition variable as soon as its job stack is empty, and the thread that
+// started a loop sleeps too when a worker holds the loop's last task. Each
+// loop of a forward pass then starts and ends with a wake-up. netc's
+// workers instead spin for kSpinTime after their last task before they
+// sleep, as OpenMP runtimes do. docs/Lowering.md ("Threads") has the
+// measurements.
+//
+// Jobs live in slots. A slot's `state` packs the job's generation, whether
+// a thread owns the slot, whether the job is open to workers, and how many
+// workers are in it. A worker joins with a compare-and-swap that fails once
+// the job has changed or closed; the owner closes the job, and frees the
+// slot, only when no worker is in it. So a job's fields are written only
+// while no other thread can read them.
+//
+// Loops nest (Halide starts parallel loops inside the tasks of others):
+// a nested loop takes a slot of its own, and a thread waiting for the
+// workers of its job runs the tasks of other open jobs meanwhile, so the
+// threads that have run out of outer tasks help with the inner ones.
+//
+//===----------------------------------------------------------------------===//
+
+#include "netc/Runtime/SpinningThreadPool.h"
+
+#include "netc/Target/Halide/Schedule.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+using namespace netc;
+using namespace netc::runtime;
+
+namespace {
+
+/// How long a worker spins after its last task before it sleeps.
+constexpr std::chrono::microseconds kSpinTime{2000};
+
+/// Tells the core this thread is spinning (x86's `pause`).
+void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+/// Jobs open at once at most; a loop finding no free slot runs serially.
+constexpr size_t kSlots = 32;
+
+/// One parallel loop.
+struct alignas(64) Slot {
+  // generation (bits 34..63), owned (bit 33), open (bit 32), workers in
+  // the job (bits 0..31).
+  std::atomic<uint64_t> state{0};
+  // Read before joining only as a hint; valid once joined.
+  std::atomic<int> next{0}, extent{0};
+  std::atomic<int> status{0};
+  Halide::JITUserContext *context = nullptr;
+  HalideTask task = nullptr;
+  int min = 0;
+  uint8_t *closure = nullptr;
+
+  static constexpr uint64_t kOwned = uint64_t(1) << 33;
+  static constexpr uint64_t kOpen = uint64_t(1) << 32;
+  static constexpr uint64_t kWorkers = kOpen - 1;
+
+  bool hasTasks() const {
+    return next.load(std::memory_order_relaxed) <
+           extent.load(std::memory_order_relaxed);
+  }
+
+  /// Claims and runs tasks until none is left.
+  void runTasks() {
+    int end = extent.load(std::memory_order_relaxed);
+    for (int i = next.fetch_add(1, std::memory_order_relaxed); i < end;
+         i = next.fetch_add(1, std::memory_order_relaxed))
+      if (int result = task(context, min + i, closure)) {
+        int none = 0;
+        status.compare_exchange_strong(none, result);
+      }
+  }
+
+  /// Joins the open job, runs tasks and leaves; false if no job was open
+  /// with tasks left.
+  bool help() {
+    uint64_t s = state.load(std::memory_order_acquire);
+    if (!(s & kOpen) || !hasTasks() ||
+        !state.compare_exchange_strong(s, s + 1, std::memory_order_acq_rel))
+      return false;
+    runTasks();
+    state.fetch_sub(1, std::memory_order_release);
+    return true;
+  }
+};
+
+} // namespace
+
+struct SpinningThreadPool::Impl {
+  explicit Impl(int threads) {
+    for (int t = 1; t < threads; ++t)
+      workers.emplace_back([this] { work(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(sleepMutex);
+      shutdown.store(true);
+    }
+    wake.notify_all();
+    for (std::thread &worker : workers)
+      worker.join();
+  }
+
+  int parallelFor(Halide::JITUserContext *context, HalideTask task, int min,
+                  int extent, uint8_t *closure) {
+    Slot *slot = workers.empty() || extent <= 1 ? nullptr : takeSlot();
+    if (!slot) {
+      for (int i = min; i < min + extent; ++i)
+        if (int result = task(context, i, closure))
+          return result;
+      return 0;
+    }
+    slot->context = context;
+    slot->task = task;
+    slot->min = min;
+    slot->closure = closure;
+    slot->next.store(0, std::memory_order_relaxed);
+    slot->extent.store(extent, std::memory_order_relaxed);
+    slot->status.store(0, std::memory_order_relaxed);
+    uint64_t generation = (slot->state.load(std::memory_order_relaxed) >> 34);
+    uint64_t open = (generation + 1) << 34 | Slot::kOwned | Slot::kOpen;
+    slot->state.store(open, std::memory_order_seq_cst);
+    if (sleeping.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lock(sleepMutex);
+      wake.notify_all();
+    }
+
+    slot->runTasks();
+
+    // Close the job, and free its slot, once no worker is in it: every
+    // task a worker claimed has then finished. Meanwhile run other jobs'
+    // tasks, such as loops nested in the tasks still running here.
+    for (uint64_t s = open;; s = open) {
+      if (slot->state.compare_exchange_weak(
+              s, open & ~(Slot::kOwned | Slot::kOpen),
+              std::memory_order_acq_rel))
+        break;
+      if (!helpAny())
+        cpuRelax();
+    }
+    return slot->status.load(std::memory_order_relaxed);
+  }
+
+  /// Owns a free slot, or returns null when all are in use.
+  Slot *takeSlot() {
+    for (Slot &slot : slots) {
+      uint64_t s = slot.state.load(std::memory_order_relaxed);
+      if (!(s & Slot::kOwned) &&
+          slot.state.compare_exchange_strong(s, s | Slot::kOwned,
+                                             std::memory_order_acquire))
+        return &slot;
+    }
+    return nullptr;
+  }
+
+  /// Runs tasks of some open job; false if there were none.
+  bool helpAny() {
+    for (Slot &slot : slots)
+      if (slot.help())
+        return true;
+    return false;
+  }
+
+  bool anyOpenWithTasks() const {
+    for (const Slot &slot : slots)
+      if ((slot.state.load(std::memory_order_seq_cst) & Slot::kOpen) &&
+          slot.hasTasks())
+        return true;
+    return false;
+  }
+
+  void work() {
+    using Clock = std::chrono::steady_clock;
+    while (!shutdown.load(std::memory_order_relaxed)) {
+      Clock::time_point idleSince = Clock::now();
+      for (unsigned spins = 1;; ++spins) {
+        if (helpAny()) {
+          idleSince = Clock::now();
+          continue;
+        }
+        cpuRelax();
+        if (spins % 64 == 0 && (shutdown.load(std::memory_order_relaxed) ||
+                                Clock::now() - idleSince > kSpinTime))
+          break;
+      }
+      // A thread opening a job reads `sleeping` after publishing the job,
+      // and this one checks for jobs after counting itself: one of the two
+      // sees the other.
+      std::unique_lock<std::mutex> lock(sleepMutex);
+      sleeping.fetch_add(1, std::memory_order_seq_cst);
+      wake.wait(lock, [&] { return shutdown.load() || anyOpenWithTasks(); });
+      sleeping.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+
+  std::array<Slot, kSlots> slots;
+  std::vector<std::thread> workers;
+  std::atomic<bool> shutdown{false};
+  std::atomic<int> sleeping{0};
+  std::mutex sleepMutex;
+  std::condition_variable wake;
+};
+
+SpinningThreadPool::SpinningThreadPool(int threads)
+    : impl(std::make_unique<Impl>(threads)) {}
+SpinningThreadPool::~SpinningThreadPool() = default;
+
+int SpinningThreadPool::parallelFor(Halide::JITUserContext *context,
+                                    HalideTask task, int min, int extent,
+                                    uint8_t *closure) {
+  return impl->parallelFor(context, task, min, extent, closure);
+}
+
+SpinningThreadPool &SpinningThreadPool::forJIT() {
+  static SpinningThreadPool pool(halide::plannedThreads());
+  return pool;
+}
+
+int runtime::spinningParallelFor(Halide::JITUserContext *context,
+                                 HalideTask task, int min, int extent,
+                                 uint8_t *closure) {
+  return SpinningThreadPool::forJIT().parallelFor(context, task, min, extent,
+                                                  closure);
+}
