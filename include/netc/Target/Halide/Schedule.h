@@ -54,8 +54,8 @@ llvm::Error applyAutoschedule(LoweredNetwork &net, Halide::Pipeline &pipeline,
                               const Halide::Target &target);
 
 /// The threads the kernels will run on: HL_NUM_THREADS, which Halide's
-/// runtime and netc's JIT pool read, or else the cores of this machine (an
-/// AOT library assumes the compiling machine's).
+/// runtime and netc's JIT pool read, or else the CPUs this process may run
+/// on (an AOT library assumes the compiling machine's).
 int plannedThreads();
 
 /// Applies `kind`.

@@ -64,6 +64,10 @@
 #include <cstdlib>
 #include <thread>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 using namespace netc;
 using namespace netc::halide;
 using Halide::TailStrategy;
@@ -122,6 +126,15 @@ int halide::plannedThreads() {
   if (const char *env = std::getenv("HL_NUM_THREADS"))
     if (int threads = std::atoi(env); threads > 0)
       return threads;
+#ifdef __linux__
+  // The CPUs this process may run on (taskset, a container's cpuset), not
+  // all of the machine's: the JIT's workers spin, and more of them than
+  // CPUs would take turns instead of running together.
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+    if (int count = CPU_COUNT(&allowed); count > 0)
+      return count;
+#endif
   return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
