@@ -15,9 +15,9 @@
 // Jobs live in slots. A slot's `state` packs the job's generation, whether
 // a thread owns the slot, whether the job is open to workers, and how many
 // workers are in it. A worker joins with a compare-and-swap that fails once
-// the job has changed or closed; the owner closes the job, and frees the
-// slot, only when no worker is in it. So a job's fields are written only
-// while no other thread can read them.
+// the job has changed or closed; the owner closes the job only when no
+// worker is in it, reads its status, and then frees the slot. So a job's
+// fields are written only while no other thread can read them.
 //
 // Loops nest (Halide starts parallel loops inside the tasks of others):
 // a nested loop takes a slot of its own, and a thread waiting for the
@@ -33,8 +33,10 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -60,49 +62,56 @@ void cpuRelax() {
 /// Jobs open at once at most; a loop finding no free slot runs serially.
 constexpr size_t kSlots = 32;
 
-/// One parallel loop.
+/// One parallel loop. `next`, which every thread in the job increments,
+/// has a cache line of its own.
 struct alignas(64) Slot {
   // generation (bits 34..63), owned (bit 33), open (bit 32), workers in
   // the job (bits 0..31).
   std::atomic<uint64_t> state{0};
   // Read before joining only as a hint; valid once joined.
-  std::atomic<int> next{0}, extent{0};
+  std::atomic<int> extent{0};
   std::atomic<int> status{0};
   Halide::JITUserContext *context = nullptr;
   HalideTask task = nullptr;
   int min = 0;
   uint8_t *closure = nullptr;
+  alignas(64) std::atomic<int> next{0};
 
   static constexpr uint64_t kOwned = uint64_t(1) << 33;
   static constexpr uint64_t kOpen = uint64_t(1) << 32;
-  static constexpr uint64_t kWorkers = kOpen - 1;
 
   bool hasTasks() const {
     return next.load(std::memory_order_relaxed) <
            extent.load(std::memory_order_relaxed);
   }
 
-  /// Claims and runs tasks until none is left.
-  void runTasks() {
+  /// Claims and runs up to `limit` tasks; stops claiming once a task of
+  /// the job has failed.
+  void runTasks(int limit = INT_MAX) {
     int end = extent.load(std::memory_order_relaxed);
-    for (int i = next.fetch_add(1, std::memory_order_relaxed); i < end;
-         i = next.fetch_add(1, std::memory_order_relaxed))
+    for (int done = 0; done < limit; ++done) {
+      int i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= end || status.load(std::memory_order_relaxed) != 0)
+        return;
       if (int result = task(context, min + i, closure)) {
         int none = 0;
         status.compare_exchange_strong(none, result);
       }
+    }
   }
 
-  /// Joins the open job, runs tasks and leaves; false if no job was open
-  /// with tasks left.
-  bool help() {
-    uint64_t s = state.load(std::memory_order_acquire);
-    if (!(s & kOpen) || !hasTasks() ||
-        !state.compare_exchange_strong(s, s + 1, std::memory_order_acq_rel))
-      return false;
-    runTasks();
-    state.fetch_sub(1, std::memory_order_release);
-    return true;
+  /// Joins the open job, runs up to `limit` of its tasks and leaves; false
+  /// if it found no open job with tasks left.
+  bool help(int limit) {
+    for (uint64_t s = state.load(std::memory_order_acquire);
+         (s & kOpen) && hasTasks();) {
+      if (state.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) {
+        runTasks(limit);
+        state.fetch_sub(1, std::memory_order_release);
+        return true;
+      }
+    }
+    return false;
   }
 };
 
@@ -110,8 +119,12 @@ struct alignas(64) Slot {
 
 struct SpinningThreadPool::Impl {
   explicit Impl(int threads) {
-    for (int t = 1; t < threads; ++t)
-      workers.emplace_back([this] { work(); });
+    // Fewer workers if the system will not start more.
+    try {
+      for (int t = 1; t < threads; ++t)
+        workers.emplace_back([this] { work(); });
+    } catch (const std::system_error &) {
+    }
   }
 
   ~Impl() {
@@ -128,8 +141,8 @@ struct SpinningThreadPool::Impl {
                   int extent, uint8_t *closure) {
     Slot *slot = workers.empty() || extent <= 1 ? nullptr : takeSlot();
     if (!slot) {
-      for (int i = min; i < min + extent; ++i)
-        if (int result = task(context, i, closure))
+      for (int64_t i = min; i < int64_t(min) + extent; ++i)
+        if (int result = task(context, int(i), closure))
           return result;
       return 0;
     }
@@ -150,18 +163,23 @@ struct SpinningThreadPool::Impl {
 
     slot->runTasks();
 
-    // Close the job, and free its slot, once no worker is in it: every
-    // task a worker claimed has then finished. Meanwhile run other jobs'
-    // tasks, such as loops nested in the tasks still running here.
-    for (uint64_t s = open;; s = open) {
-      if (slot->state.compare_exchange_weak(
-              s, open & ~(Slot::kOwned | Slot::kOpen),
-              std::memory_order_acq_rel))
+    // Close the job once no worker is in it: every task a worker claimed
+    // has then finished. Meanwhile run other jobs' tasks, such as loops
+    // nested in the tasks still running here, one at a time, so that this
+    // loop returns soon after its own last task.
+    uint64_t closed = open & ~Slot::kOpen;
+    for (;;) {
+      uint64_t s = slot->state.load(std::memory_order_relaxed);
+      if (s == open && slot->state.compare_exchange_weak(
+                           s, closed, std::memory_order_acq_rel))
         break;
-      if (!helpAny())
+      if (!helpAny(1))
         cpuRelax();
     }
-    return slot->status.load(std::memory_order_relaxed);
+    // Read the status before freeing the slot to the next loop.
+    int status = slot->status.load(std::memory_order_relaxed);
+    slot->state.store(closed & ~Slot::kOwned, std::memory_order_release);
+    return status;
   }
 
   /// Owns a free slot, or returns null when all are in use.
@@ -176,10 +194,10 @@ struct SpinningThreadPool::Impl {
     return nullptr;
   }
 
-  /// Runs tasks of some open job; false if there were none.
-  bool helpAny() {
+  /// Runs up to `limit` tasks of some open job; false if there were none.
+  bool helpAny(int limit = INT_MAX) {
     for (Slot &slot : slots)
-      if (slot.help())
+      if (slot.help(limit))
         return true;
     return false;
   }
@@ -235,8 +253,11 @@ int SpinningThreadPool::parallelFor(Halide::JITUserContext *context,
 }
 
 SpinningThreadPool &SpinningThreadPool::forJIT() {
-  static SpinningThreadPool pool(halide::plannedThreads());
-  return pool;
+  // Never destroyed: a kernel may still run on another thread while the
+  // process exits.
+  static SpinningThreadPool *pool =
+      new SpinningThreadPool(halide::plannedThreads());
+  return *pool;
 }
 
 int runtime::spinningParallelFor(Halide::JITUserContext *context,

@@ -40,16 +40,17 @@ public:
 
   /// Runs `task` for every index in [min, min + extent) on the workers and
   /// the calling thread, and returns the first nonzero status a task
-  /// returned (every task still runs). Any thread may call it, a task
-  /// included: a loop nested in a task takes the pool's threads that have
-  /// run out of work. With no worker, one index, or too many loops open at
-  /// once, the loop runs in order on the calling thread.
+  /// returned (once a task has failed, the tasks not yet started are
+  /// skipped, as Halide allows). Any thread may call it, a task included:
+  /// a loop nested in a task takes the pool's threads that have run out of
+  /// work. With no worker, one index, or too many loops open at once, the
+  /// loop runs in order on the calling thread.
   int parallelFor(Halide::JITUserContext *context, HalideTask task, int min,
                   int extent, uint8_t *closure);
 
   /// The pool of the JIT's kernels, started on first use with
-  /// halide::plannedThreads() threads (HL_NUM_THREADS or the machine's
-  /// cores).
+  /// halide::plannedThreads() threads (HL_NUM_THREADS, or the CPUs the
+  /// process may run on), and never destroyed.
   static SpinningThreadPool &forJIT();
 
 private:
