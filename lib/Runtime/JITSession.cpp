@@ -262,7 +262,7 @@ compileKernel(const nn::FusedLayer &layer, const nn::KernelLayout &layout,
   if (autoscheduler)
     if (llvm::Error e = halide::applyAutoschedule(
             *net, kernel->pipeline, *autoscheduler, batchEstimate,
-            int(std::thread::hardware_concurrency()), target))
+            halide::plannedThreads(), target))
       return std::move(e);
   // Parallel loops run on netc's spinning pool, unless
   // NETC_HALIDE_THREAD_POOL is set (to compare with Halide's own).
