@@ -100,12 +100,18 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
     padded(pv) = source(storageAt(x * int(s[1]), y * int(s[0])));
   } else if (unpadded) {
     padded(v) = input.func(v);
-  } else if (mode == "zeros" && growsOnly) {
-    // Zeros, then each row's input copied into its interior: the copy is a
-    // dense run of loads, where a select on the column would make each
-    // vector that straddles the left or right border a gather. The rows
-    // stay a pure variable, so a schedule can pad a band of rows; the
-    // select on the row is one scalar test per row.
+  } else if (mode == "zeros" && growsOnly && !input.block) {
+    // On NCHW: zeros, then each row's input copied into its interior: the
+    // copy is a dense run of loads, where a select on the column would make
+    // each vector that straddles the left or right border a gather. The
+    // rows stay a pure variable, so a schedule can pad a band of rows; the
+    // select on the row is one scalar test per row. In channel blocks a
+    // vector lies along the channels of one pixel, so the select below is
+    // one scalar test per vector, and `likely` lets Halide split off the
+    // borders: each element is written once, not zeroed first. Measured on
+    // MobileNetV2's depthwise layers at batch 8 (fastest of 5 interleaved
+    // runs): 3-32% faster (96x112/2 32%), geomean 10%; ResNet-50's 3x3
+    // layers unchanged (+-3%).
     padded(pv) = 0.0f;
     Halide::RDom in(0, int(inW), funcName(name) + "_in");
     Expr row = Halide::clamp(Halide::likely(y - int(p[0])), 0, int(inH - 1));
