@@ -642,6 +642,30 @@ CASES.append({
     "batch": 3,
 })
 
+# Depthwise layers in blocks whose padded plane would not stay in L1 keep
+# only a band's rows of it in a circular buffer (foldedPaddedRows): rows
+# that no tile divides (the last band shifted inwards), stride 2 on odd
+# sizes, a 5x5 kernel, dilation, reflect padding and no padding.
+CASES.append({
+    "name": "sched_blocked_depthwise_folded", "kind": "sched",
+    "inputs": {"x": ["N", 16, 45, 37]},
+    "layers": [
+        conv("c0", 16, 32, 1, "x"),
+        conv("dw0", 32, 32, 3, "c0", padding=1, groups=32),
+        conv("dw1", 32, 32, 3, "dw0", stride=2, padding=1, groups=32),
+        conv("c1", 32, 32, 1, "dw1"),
+        conv("dw2", 32, 32, 5, "c0", stride=2, padding=2, groups=32,
+             bias=False),
+        conv("c2", 32, 16, 1, "dw2"),
+        conv("dw3", 32, 32, 3, "c0", padding=2, dilation=2, groups=32,
+             padding_mode="reflect"),
+        conv("dw4", 32, 32, 3, "dw3", groups=32),
+        conv("c4", 32, 16, 1, "dw4"),
+    ],
+    "outputs": ["c1", "c2", "c4"],
+    "batch": 2,
+})
+
 # The row tiles: depthwise (with a channel multiplier, stride 2, a 5x5
 # kernel, a row of 67 = four vectors and a tail, a row narrower than a
 # vector), grouped convolutions and fewer than 4 output channels.
