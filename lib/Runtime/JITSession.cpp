@@ -174,8 +174,7 @@ runtime::forEachInParallel(size_t count,
       reportCompileProgress(++done, count);
     }
   };
-  size_t threads = std::min<size_t>(
-      std::max(1u, std::thread::hardware_concurrency()), count);
+  size_t threads = std::min<size_t>(halide::availableCPUs(), count);
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t)
     pool.emplace_back(worker);

@@ -40,9 +40,10 @@ void setCompileProgress(CompileProgress progress);
 /// Reports one more compiled layer out of `total` to the callback.
 void reportCompileProgress(size_t done, size_t total);
 
-/// Calls `work` for 0 .. count-1 on up to the machine's cores (each Halide
-/// module compiles in its own LLVM context) and reports each finished item
-/// to the compile-progress callback. `work` returns an error message, or an
+/// Calls `work` for 0 .. count-1 on up to the CPUs this process may run on
+/// (halide::availableCPUs; each Halide module compiles in its own LLVM
+/// context) and reports each finished item to the compile-progress
+/// callback. `work` returns an error message, or an
 /// empty string; a Halide::Error it throws is caught. Returns the first
 /// error in index order. The JIT and the AOT emitters compile with it.
 llvm::Error

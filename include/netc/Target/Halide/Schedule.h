@@ -58,6 +58,10 @@ llvm::Error applyAutoschedule(LoweredNetwork &net, Halide::Pipeline &pipeline,
 /// on (an AOT library assumes the compiling machine's).
 int plannedThreads();
 
+/// The CPUs this process may run on (its affinity mask: taskset, a
+/// container's cpuset), at least 1.
+int availableCPUs();
+
 /// Applies `kind`.
 void applySchedule(LoweredNetwork &net, ScheduleKind kind,
                    const Halide::Target &target);

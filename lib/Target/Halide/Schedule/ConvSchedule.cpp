@@ -123,20 +123,24 @@ static int64_t pickTile(int64_t extent, int64_t maxTile, int64_t unit,
   return best;
 }
 
-int halide::plannedThreads() {
-  if (const char *env = std::getenv("HL_NUM_THREADS"))
-    if (int threads = std::atoi(env); threads > 0)
-      return threads;
+int halide::availableCPUs() {
 #ifdef __linux__
-  // The CPUs this process may run on (taskset, a container's cpuset), not
-  // all of the machine's: the JIT's workers spin, and more of them than
-  // CPUs would take turns instead of running together.
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
     if (int count = CPU_COUNT(&allowed); count > 0)
       return count;
 #endif
   return int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int halide::plannedThreads() {
+  if (const char *env = std::getenv("HL_NUM_THREADS"))
+    if (int threads = std::atoi(env); threads > 0)
+      return threads;
+  // The CPUs this process may run on, not all of the machine's: the JIT's
+  // workers spin, and more of them than CPUs would take turns instead of
+  // running together.
+  return availableCPUs();
 }
 
 namespace {
