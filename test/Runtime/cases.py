@@ -645,7 +645,8 @@ CASES.append({
 # Depthwise layers in blocks whose padded plane would not stay in L1 keep
 # only a band's rows of it in a circular buffer (foldedPaddedRows): rows
 # that no tile divides (the last band shifted inwards), stride 2 on odd
-# sizes, a 5x5 kernel, dilation, reflect padding and no padding.
+# sizes, a 5x5 and a 7x7 kernel, stride 3, a stride and dilation of
+# (2, 1), a strided 1x1 layer, dilation, reflect padding and no padding.
 CASES.append({
     "name": "sched_blocked_depthwise_folded", "kind": "sched",
     "inputs": {"x": ["N", 16, 45, 37]},
@@ -661,8 +662,15 @@ CASES.append({
              padding_mode="reflect"),
         conv("dw4", 32, 32, 3, "dw3", groups=32),
         conv("c4", 32, 16, 1, "dw4"),
+        conv("dw5", 32, 32, 7, "c0", padding=3, groups=32),
+        conv("dw6", 32, 32, 3, "dw5", stride=3, padding=1, groups=32),
+        conv("c6", 32, 16, 1, "dw6"),
+        conv("dw7", 32, 32, 3, "c0", stride=[2, 1], padding=[2, 1],
+             dilation=[2, 1], groups=32),
+        conv("dw8", 32, 32, 1, "dw7", stride=2, groups=32),
+        conv("c8", 32, 16, 1, "dw8"),
     ],
-    "outputs": ["c1", "c2", "c4"],
+    "outputs": ["c1", "c2", "c4", "c6", "c8"],
     "batch": 2,
 })
 
