@@ -646,7 +646,9 @@ CASES.append({
 # only a band's rows of it in a circular buffer (foldedPaddedRows): rows
 # that no tile divides (the last band shifted inwards), stride 2 on odd
 # sizes, a 5x5 and a 7x7 kernel, stride 3, a stride and dilation of
-# (2, 1), a strided 1x1 layer, dilation, reflect padding and no padding.
+# (2, 1), dilation and reflect padding; a layer without padding and a
+# strided 1x1 layer (whose 23x19 plane stays whole). Strides above the
+# kernel's height: Target/Halide/conv-schedule-depthwise-fold.yaml.
 CASES.append({
     "name": "sched_blocked_depthwise_folded", "kind": "sched",
     "inputs": {"x": ["N", 16, 45, 37]},

@@ -821,38 +821,46 @@ static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
   }
 }
 
+/// The bytes of one channel block's padded input plane (of one image).
+static int64_t paddedPlaneBytes(const ConvShape &shape) {
+  auto extent = [&](int64_t out, int d) {
+    if (shape.subsampled)
+      return out;
+    return (out - 1) * shape.strides[d] +
+           (shape.kernel[d] - 1) * shape.dilations[d] + 1;
+  };
+  return extent(shape.outH, 0) * extent(shape.outW, 1) * nn::kActivationBlock *
+         int64_t(sizeof(float));
+}
+
 /// The rows of a depthwise layer's padded input (one channel block, made in
 /// bands of `yTile` output rows) to keep in a circular buffer, or 0 to keep
-/// the whole plane: the rows a band reads, and as many again as a last band
-/// shifted inwards may step back, rounded up to a power of two (Halide
-/// checks the fold at run time). Folded only when the plane would not stay
-/// in L1 (32 KiB): a block's padded plane of 58x58 (215 KiB) or 114x114
-/// was written to L2 and read back. Measured on MobileNetV2's six
-/// depthwise layers with such planes (fastest of 5 interleaved runs): 10%
-/// faster at batch 8 and 11% at batch 1 (geomeans; single layers from 10%
-/// slower to 26% faster, this machine's noise being +-15%); its 14x14 and
-/// 7x7 planes, which stay in L1, were 8-13% slower folded.
+/// the whole plane. Folded only when the plane would not stay in L1 (32
+/// KiB): a block's padded plane of 58x58 (210 KiB) or 114x114 was written
+/// to L2 and read back. Measured on MobileNetV2's six depthwise layers with
+/// such planes (fastest of 5 interleaved runs): 10% faster at batch 8 and
+/// 11% at batch 1 (geomeans; single layers from 10% slower to 26% faster,
+/// this machine's noise being +-15%); its 14x14 and 7x7 planes, which stay
+/// in L1, were 8-13% slower folded.
+///
+/// Halide checks at run time that a fold holds what one step of the band
+/// loop reads and newly computes: the band's rows, or the rows one step
+/// advances if more (a stride above the kernel's height; with one row per
+/// band, a 3x3 kernel with stride 5 failed that check). Kept: that and a
+/// margin of (yTile - 1) * stride rows, rounded up to a power of two (8
+/// rows for the 3x3 layers measured above).
 static int64_t foldedPaddedRows(const ConvShape &shape, int64_t yTile) {
-  int64_t stepRows = shape.subsampled ? yTile : (yTile - 1) * shape.strides[0];
-  int64_t bandRows = shape.subsampled
-                         ? yTile
-                         : stepRows + (shape.kernel[0] - 1) *
-                                          shape.dilations[0] +
-                               1;
-  int64_t planeRows = shape.subsampled
-                          ? shape.outH
-                          : (shape.outH - 1) * shape.strides[0] +
-                                (shape.kernel[0] - 1) * shape.dilations[0] + 1;
-  int64_t planeColumns =
-      shape.subsampled ? shape.outW
-                       : (shape.outW - 1) * shape.strides[1] +
-                             (shape.kernel[1] - 1) * shape.dilations[1] + 1;
-  int64_t planeBytes =
-      planeRows * planeColumns * nn::kActivationBlock * int64_t(sizeof(float));
-  if (planeBytes <= 32 * 1024)
+  if (paddedPlaneBytes(shape) <= 32 * 1024)
     return 0;
+  // A strided 1x1 layer's padded Func is in output coordinates.
+  int64_t stride = shape.subsampled ? 1 : shape.strides[0];
+  int64_t reach =
+      shape.subsampled ? 1 : (shape.kernel[0] - 1) * shape.dilations[0] + 1;
+  int64_t bandRows = (yTile - 1) * stride + reach;
+  int64_t needed = std::max(bandRows, yTile * stride) + (yTile - 1) * stride;
+  int64_t planeRows = (shape.outH - 1) * stride + reach;
   int64_t rows = 1;
-  while (rows < bandRows + stepRows)
+  while (rows < needed)
     rows *= 2;
   return rows < planeRows ? rows : 0;
 }
