@@ -43,9 +43,9 @@ void reportCompileProgress(size_t done, size_t total);
 /// Calls `work` for 0 .. count-1 on up to the CPUs this process may run on
 /// (halide::availableCPUs; each Halide module compiles in its own LLVM
 /// context) and reports each finished item to the compile-progress
-/// callback. `work` returns an error message, or an
-/// empty string; a Halide::Error it throws is caught. Returns the first
-/// error in index order. The JIT and the AOT emitters compile with it.
+/// callback. `work` returns an error message, or an empty string; a
+/// Halide::Error it throws is caught. Returns the first error in index
+/// order. The JIT and the AOT emitters compile with it.
 llvm::Error
 forEachInParallel(size_t count,
                   llvm::function_ref<std::string(size_t index)> work);

@@ -109,9 +109,9 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
     // vector lies along the channels of one pixel, so the select below is
     // one scalar test per vector, and `likely` lets Halide split off the
     // borders: each element is written once, not zeroed first. Measured on
-    // MobileNetV2's depthwise layers at batch 8 (fastest of 5 interleaved
-    // runs): 3-32% faster (96x112/2 32%), geomean 10%; ResNet-50's 3x3
-    // layers unchanged (+-3%).
+    // MobileNetV2's ten depthwise layers at batch 8 (fastest of 5
+    // interleaved runs): geomean 7% faster, from 2% slower to 32% faster
+    // (96x112/2); ResNet-50's 3x3 layers unchanged over three runs.
     padded(pv) = 0.0f;
     Halide::RDom in(0, int(inW), funcName(name) + "_in");
     Expr row = Halide::clamp(Halide::likely(y - int(p[0])), 0, int(inH - 1));

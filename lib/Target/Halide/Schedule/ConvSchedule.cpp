@@ -821,16 +821,14 @@ static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
   }
 }
 
-/// The bytes of one channel block's padded input plane (of one image).
-static int64_t paddedPlaneBytes(const ConvShape &shape) {
-  auto extent = [&](int64_t out, int d) {
-    if (shape.subsampled)
-      return out;
-    return (out - 1) * shape.strides[d] +
-           (shape.kernel[d] - 1) * shape.dilations[d] + 1;
-  };
-  return extent(shape.outH, 0) * extent(shape.outW, 1) * nn::kActivationBlock *
-         int64_t(sizeof(float));
+/// The rows (`d` = 0) or columns (1) of a padded input plane; a strided 1x1
+/// layer's padded Func is in output coordinates.
+static int64_t paddedExtent(const ConvShape &shape, int d) {
+  int64_t out = d == 0 ? shape.outH : shape.outW;
+  if (shape.subsampled)
+    return out;
+  return (out - 1) * shape.strides[d] +
+         (shape.kernel[d] - 1) * shape.dilations[d] + 1;
 }
 
 /// The rows of a depthwise layer's padded input (one channel block, made in
@@ -850,15 +848,16 @@ static int64_t paddedPlaneBytes(const ConvShape &shape) {
 /// margin of (yTile - 1) * stride rows, rounded up to a power of two (8
 /// rows for the 3x3 layers measured above).
 static int64_t foldedPaddedRows(const ConvShape &shape, int64_t yTile) {
-  if (paddedPlaneBytes(shape) <= 32 * 1024)
+  int64_t planeRows = paddedExtent(shape, 0);
+  int64_t planeBytes = planeRows * paddedExtent(shape, 1) *
+                       nn::kActivationBlock * int64_t(sizeof(float));
+  if (planeBytes <= 32 * 1024)
     return 0;
-  // A strided 1x1 layer's padded Func is in output coordinates.
   int64_t stride = shape.subsampled ? 1 : shape.strides[0];
   int64_t reach =
       shape.subsampled ? 1 : (shape.kernel[0] - 1) * shape.dilations[0] + 1;
   int64_t bandRows = (yTile - 1) * stride + reach;
   int64_t needed = std::max(bandRows, yTile * stride) + (yTile - 1) * stride;
-  int64_t planeRows = (shape.outH - 1) * stride + reach;
   int64_t rows = 1;
   while (rows < needed)
     rows *= 2;
