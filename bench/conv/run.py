@@ -12,6 +12,8 @@ For each convolution shape, in one run and interleaved, times
              blocked layouts; reorders excluded, reported once in the JSON);
   dnnl-nchw  oneDNN on plain nchw/oihw (no reorder anywhere);
   torch      torch 1.13 nn.Conv2d, eval, no_grad, NCHW;
+  netc-rule  (with --tune or --tuning-cache) netc's rules alone, when the
+             netc row takes its choices from a tuning cache (`netc tune`)
   auto-mullapudi2016, auto-adams2019 (with --autoschedulers)
              `netc bench --autoschedule=NAME`: the same algorithm scheduled
              by Halide 14's own autoschedulers (Adams2019 with a beam of 1);
@@ -204,11 +206,31 @@ layers:
 """
 
 
-def run_netc(netc, model_dir, s, n, reps, threads, extra_args=()):
+def netc_model(model_dir, s):
+    """The one-layer model of shape `s`, written once."""
     path = os.path.join(model_dir, s["name"] + ".yaml")
     if not os.path.exists(path):
         with open(path, "w") as f:
             f.write(NETC_MODEL.format(**s))
+    return path
+
+
+def tune_netc(netc, model_dir, s, batches, threads, cache):
+    """`netc tune` on shape `s` at `batches`, into the tuning cache `cache`;
+    returns its report lines."""
+    env = dict(os.environ, HL_NUM_THREADS=str(threads))
+    p = subprocess.run([netc, "tune", netc_model(model_dir, s),
+                        "--tuning-cache", cache,
+                        "--batches", ",".join(map(str, batches)),
+                        "--repetitions", "5"],
+                       capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit("netc tune failed on %s: %s" % (s["name"], p.stderr.strip()[-400:]))
+    return p.stdout.strip().splitlines()
+
+
+def run_netc(netc, model_dir, s, n, reps, threads, extra_args=()):
+    path = netc_model(model_dir, s)
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
     p = subprocess.run([netc, "bench", path, "--batch=%d" % n, "--json",
                         "--repetitions=%d" % reps, *extra_args],
@@ -345,10 +367,11 @@ def family_geomeans(rows):
     return out
 
 
-def print_autoschedulers(rows, autos, n):
-    """netc's tuned schedule against Halide's autoschedulers, by family."""
+def print_autoschedulers(rows, autos, n, title=None):
+    """netc's tuned schedule against Halide's autoschedulers (or other
+    extra rows), by family."""
     print()
-    print("batch %d, Halide's autoschedulers on netc's algorithm (geomean "
+    print(title or "batch %d, Halide's autoschedulers on netc's algorithm (geomean "
           "GFLOP/s; netc/auto: netc ms / autoscheduled ms)" % n)
     head = "%-10s %6s | %8s | " % ("family", "shapes", "netc")
     head += " | ".join("%20s %9s" % (a, "netc/auto") for a in autos)
@@ -432,6 +455,13 @@ def main():
     ap.add_argument("--autoschedulers", action="store_true",
                     help="add rows for Halide's Mullapudi2016 and Adams2019 "
                     "(beam 1) autoschedulers on netc's algorithm")
+    ap.add_argument("--tune", action="store_true",
+                    help="run `netc tune` on every shape first (at the "
+                    "batches measured); the netc rows then use its choices, "
+                    "and a netc-rule row keeps netc's rules alone")
+    ap.add_argument("--tuning-cache", default=None,
+                    help="the tuning cache netc reads (and --tune writes); "
+                    "default with --tune: a new one in the run's directory")
     ap.add_argument("--omp-wait-policy", default="PASSIVE",
                     help="OMP_WAIT_POLICY for oneDNN and torch (both OpenMP); "
                     "'' leaves libgomp's default (spinning)")
@@ -484,6 +514,20 @@ def main():
     # results[(name, n)][impl] = [per-round result, ...]
     autos = (["auto-mullapudi2016", "auto-adams2019"]
              if args.autoschedulers else [])
+    cache = args.tuning_cache
+    if args.tune and not cache:
+        cache = os.path.join(model_dir, "tuning.tsv")
+    tune_s = None
+    if args.tune:
+        t0 = time.time()
+        for i, s in enumerate(shapes):
+            for line in tune_netc(args.netc, model_dir, s, batches, args.threads, cache):
+                print("[tune %d/%d] %s" % (i + 1, len(shapes), line), file=sys.stderr)
+        tune_s = time.time() - t0
+        print("tuned %d shapes in %.0f s into %s" % (len(shapes), tune_s, cache))
+    cache_args = ["--tuning-cache", cache] if cache else []
+    if cache:
+        autos.append("netc-rule")
     impls = IMPLS + tuple(autos)
     results = {(s["name"], n): {impl: [] for impl in impls}
                for n in batches for s in shapes}
@@ -505,6 +549,9 @@ def main():
                 reps = reps_of[key]
                 for impl in order:
                     if impl == "netc":
+                        r = run_netc(args.netc, model_dir, s, n, reps, args.threads,
+                                     cache_args)
+                    elif impl == "netc-rule":
                         r = run_netc(args.netc, model_dir, s, n, reps, args.threads)
                     elif impl.startswith("auto-"):
                         r = run_netc(args.netc, model_dir, s, n, reps, args.threads,
@@ -554,6 +601,7 @@ def main():
               "time": time.strftime("%Y-%m-%d %H:%M:%S"),
               "torch_threads": torch_runner.threads,
               "torch_version": torch_runner.torch.__version__,
+              "tuning_cache": cache, "tuned": args.tune, "tune_s": tune_s,
               "batches": {}}
     for n in batches:
         rows = []
@@ -588,8 +636,14 @@ def main():
         geo = family_geomeans(rows)
         print_table(rows, peak, n)
         print_geomeans(geo, n)
-        if autos:
-            print_autoschedulers(rows, autos, n)
+        halide_autos = [a for a in autos if a.startswith("auto-")]
+        if halide_autos:
+            print_autoschedulers(rows, halide_autos, n)
+        if "netc-rule" in autos:
+            print_autoschedulers(
+                rows, ["netc-rule"], n,
+                "batch %d, netc with the tuning cache's choices against netc's "
+                "rules alone (geomean GFLOP/s; netc/auto: tuned ms / rule ms)" % n)
         report["batches"][str(n)] = {"rows": rows, "geomeans": geo}
     print()
     print("load before %s, after %s (1/5/15-min averages, %d CPUs); %d rounds "

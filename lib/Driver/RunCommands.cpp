@@ -7,7 +7,9 @@
 // This file implements the subcommands that JIT-compile a checked network:
 // `run` binds .npy inputs to the model's declared inputs (a symbolic batch
 // takes its size from the data), loads or initialises the weights, runs one
-// forward pass and writes the outputs; `bench` times the forward pass.
+// forward pass and writes the outputs; `bench` times the forward pass;
+// `tune` measures the schedule candidates of each Conv2d and writes the
+// fastest into a tuning cache, which the others read.
 // Exit statuses: 1 for data that does not fit the model (shapes, weights),
 // 2 for files that cannot be read and for usage errors.
 //
@@ -18,13 +20,16 @@
 #include "ModelLoading.h"
 
 #include "netc/AOT/ObjectEmitter.h"
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/Dialect/NN/Analysis/LayerKey.h"
 #include "netc/Dialect/NN/Analysis/Parameters.h"
 #include "netc/Dialect/NN/IR/NNOps.h"
 #include "netc/Runtime/JITSession.h"
+#include "netc/Target/Halide/TuningCache.h"
 
 #include "mlir/Dialect/StandardOps/IR/Ops.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
@@ -38,6 +43,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 
 using namespace netc;
 using llvm::formatv;
@@ -218,6 +224,33 @@ static int checkSchedule(const RunOptions &options) {
   return 0;
 }
 
+/// Reads the tuning cache the options name, if any, warning about lines it
+/// skips. Returns an error for a file that cannot be read.
+static llvm::Expected<halide::TuningCache>
+readTuningCache(llvm::StringRef path) {
+  std::vector<std::string> warnings;
+  llvm::Expected<halide::TuningCache> cache =
+      halide::TuningCache::load(path, warnings);
+  for (const std::string &w : warnings)
+    llvm::errs() << "netc: warning: " << w << "\n";
+  return cache;
+}
+
+/// Makes the tuning cache the options name, if any, the one the tuned
+/// schedule reads. Returns 0, or the status for a cache that cannot be read.
+static int useTuningCache(const RunOptions &options) {
+  if (options.tuningCache.empty())
+    return 0;
+  llvm::Expected<halide::TuningCache> cache =
+      readTuningCache(options.tuningCache);
+  if (!cache)
+    return fail(ExitUsageError, "tuning cache: " +
+                                    llvm::toString(cache.takeError()));
+  halide::setActiveTuningCache(
+      std::make_shared<const halide::TuningCache>(std::move(*cache)));
+  return 0;
+}
+
 static mlir::FuncOp modelFunction(mlir::ModuleOp module) {
   return *module.getOps<mlir::FuncOp>().begin();
 }
@@ -227,6 +260,8 @@ static mlir::FuncOp modelFunction(mlir::ModuleOp module) {
 //===----------------------------------------------------------------------===//
 
 int netc::runCompileToLibrary(const RunOptions &options) {
+  if (int status = useTuningCache(options))
+    return status;
   showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &) {
@@ -298,6 +333,8 @@ static double relativeDifference(const io::Tensor &a, const io::Tensor &b) {
 
 int netc::runRun(const RunOptions &options) {
   if (int status = checkSchedule(options))
+    return status;
+  if (int status = useTuningCache(options))
     return status;
   showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
@@ -505,6 +542,8 @@ static int timeLayers(mlir::FuncOp func, const NetworkSummary &summary,
 int netc::runBench(const RunOptions &options) {
   if (int status = checkSchedule(options))
     return status;
+  if (int status = useTuningCache(options))
+    return status;
   showProgressOnTerminal();
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &summary) {
@@ -576,6 +615,301 @@ int netc::runBench(const RunOptions &options) {
     llvm::outs() << formatv("forward: {0:f3} ms (median of {1}), {2:f1} "
                             "GFLOP/s\n",
                             median, times.size(), gflops);
+    return int(ExitSuccess);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// tune
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// One Conv2d kernel to tune: a fused layer in one of its layouts.
+struct TuneTarget {
+  const nn::FusedLayer *layer;
+  nn::KernelLayout layout;
+};
+
+/// A candidate being measured: its compiled kernel and its fastest time at
+/// each batch.
+struct MeasuredCandidate {
+  std::string choice;
+  std::unique_ptr<runtime::JITSession> session;
+  std::vector<double> bestMs;
+  bool agrees = true; ///< its result matches the rule's
+};
+} // namespace
+
+/// The geometric mean of `values`.
+static double geomean(llvm::ArrayRef<double> values) {
+  double sum = 0;
+  for (double v : values)
+    sum += std::log(v);
+  return values.empty() ? 0 : std::exp(sum / double(values.size()));
+}
+
+/// Whether `path` may be written as a tuning cache: it does not exist, is
+/// empty, or holds a tuning cache (begins with the header TuningCache::print
+/// writes, or with an entry).
+static bool looksLikeTuningCache(llvm::StringRef path) {
+  if (!llvm::sys::fs::exists(path))
+    return true;
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return false;
+  llvm::StringRef text = (*buffer)->getBuffer().ltrim();
+  return text.empty() || text.startswith("# netc tuning cache") ||
+         text.startswith("conv2d ");
+}
+
+/// The shape of a Conv2d for tune's report: "256x28x28 -> 256, 3x3/2".
+static std::string convSummary(nn::Conv2dOp conv) {
+  auto in = conv.getInput().getType().cast<mlir::RankedTensorType>();
+  int64_t r = in.getRank();
+  auto first = [](mlir::ArrayAttr a) {
+    return a[0].cast<mlir::IntegerAttr>().getInt();
+  };
+  std::string text = formatv("{0}x{1}x{2} -> {3}, {4}x{5}",
+                             in.getDimSize(r - 3), in.getDimSize(r - 2),
+                             in.getDimSize(r - 1), conv.getOutChannels(),
+                             first(conv.getKernelSize()),
+                             conv.getKernelSize()[1]
+                                 .cast<mlir::IntegerAttr>()
+                                 .getInt());
+  if (first(conv.getStride()) > 1)
+    text += formatv("/{0}", first(conv.getStride()));
+  return text;
+}
+
+/// How a tune target's operand and result are stored: "blocks>nchw".
+static std::string layoutText(const nn::KernelLayout &layout) {
+  auto text = [](int block) { return block ? "blocks" : "nchw"; };
+  return std::string(text(layout.operandBlock(0))) + ">" +
+         text(layout.resultBlock);
+}
+
+/// Compiles every candidate of `target`'s convolution, checks each result
+/// against the rule's, times them interleaved (`rounds` rounds of
+/// `repetitions` runs at each batch, the fastest run kept) and returns the
+/// key and the candidates, the rule's first; no key if the kernel has no
+/// choices to tune.
+static llvm::Expected<std::pair<std::string, std::vector<MeasuredCandidate>>>
+measureCandidates(const TuneTarget &target, const RunOptions &options,
+                  const std::set<std::string> &tunedKeys) {
+  std::vector<nn::ParameterInfo> params;
+  for (mlir::Operation *op : target.layer->ops)
+    llvm::append_range(params, nn::parametersOf(op));
+  runtime::WeightSet weights = runtime::initializeWeights(params, options.seed);
+  int64_t batchEstimate = options.tuneBatches.back();
+
+  halide::TuningProbe probe;
+  halide::setTuningProbe(&probe);
+  auto unsetProbe = llvm::make_scope_exit([] { halide::setTuningProbe(nullptr); });
+  std::vector<MeasuredCandidate> candidates;
+  auto compile = [&](int force) -> llvm::Error {
+    probe.force = force;
+    auto session = runtime::JITSession::compileLayer(
+        *target.layer, weights, runtime::Schedule::Tuned, options.target,
+        batchEstimate, &target.layout);
+    if (!session)
+      return session.takeError();
+    candidates.push_back({"", std::move(*session), {}, true});
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = compile(-1))
+    return std::move(e);
+  std::string key = probe.key;
+  std::vector<std::string> choices = probe.candidates;
+  if (key.empty() || tunedKeys.count(key))
+    return std::make_pair(std::string(), std::vector<MeasuredCandidate>());
+  candidates.front().choice = choices.front();
+  if (options.tuneList) {
+    // Only the candidates, unmeasured.
+    for (size_t i = 1; i < choices.size(); ++i)
+      candidates.push_back({choices[i], nullptr, {}, true});
+    return std::make_pair(key, std::move(candidates));
+  }
+  for (size_t i = 1; i < choices.size(); ++i) {
+    if (llvm::Error e = compile(int(i)))
+      return std::move(e);
+    candidates.back().choice = choices[i];
+  }
+
+  // The same random inputs for every candidate, one set per batch.
+  std::mt19937 rng(unsigned(options.seed) + 1);
+  std::vector<std::vector<io::Tensor>> inputs;
+  for (int64_t batch : options.tuneBatches) {
+    inputs.emplace_back();
+    for (mlir::Value v : target.layer->operands)
+      inputs.back().push_back(randomTensor(v.getType(), batch, rng));
+  }
+  auto pointers = [](std::vector<io::Tensor> &tensors) {
+    std::vector<const io::Tensor *> p;
+    for (const io::Tensor &t : tensors)
+      p.push_back(&t);
+    return p;
+  };
+
+  // Every candidate computes what the rule's does (a schedule changes the
+  // order of the sums, not their terms).
+  auto reference = candidates.front().session->run(pointers(inputs.front()));
+  if (!reference)
+    return reference.takeError();
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    auto result = candidates[i].session->run(pointers(inputs.front()));
+    if (!result)
+      return result.takeError();
+    for (size_t o = 0; o < result->size(); ++o)
+      if (relativeDifference((*result)[o], (*reference)[o]) > 1e-4)
+        candidates[i].agrees = false;
+  }
+
+  // Interleaved rounds, alternating the order, so that a slow spell of the
+  // machine falls on several candidates.
+  const int rounds = 3;
+  for (MeasuredCandidate &c : candidates)
+    c.bestMs.assign(options.tuneBatches.size(), HUGE_VAL);
+  for (int round = 0; round < rounds; ++round)
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      MeasuredCandidate &c =
+          candidates[round % 2 ? candidates.size() - 1 - k : k];
+      if (!c.agrees)
+        continue;
+      for (size_t b = 0; b < inputs.size(); ++b) {
+        auto times = c.session->timeLayers(pointers(inputs[b]),
+                                           options.repetitions);
+        if (!times)
+          return times.takeError();
+        for (double t : *times)
+          c.bestMs[b] = std::min(c.bestMs[b], t);
+      }
+    }
+  return std::make_pair(key, std::move(candidates));
+}
+
+int netc::runTune(const RunOptions &options) {
+  if (options.tuningCache.empty() && !options.tuneList)
+    return fail(ExitUsageError, "tune needs --tuning-cache FILE (or "
+                                "NETC_TUNING_CACHE): where the measured "
+                                "choices go");
+  for (int64_t batch : options.tuneBatches)
+    if (batch < 1)
+      return fail(ExitUsageError, "--batches must be at least 1");
+  if (options.repetitions < 1)
+    return fail(ExitUsageError, "--repetitions must be at least 1");
+  if (!options.tuneList &&
+      (options.tuningCache == options.common.inputFile ||
+       sameFile(options.tuningCache, options.common.inputFile) ||
+       !looksLikeTuningCache(options.tuningCache)))
+    return fail(ExitUsageError,
+                formatv("refusing to write the tuning cache over '{0}', "
+                        "which is not a tuning cache",
+                        options.tuningCache));
+  halide::TuningCache cache;
+  if (!options.tuneList && llvm::sys::fs::exists(options.tuningCache)) {
+    llvm::Expected<halide::TuningCache> old =
+        readTuningCache(options.tuningCache);
+    if (!old)
+      return fail(ExitUsageError,
+                  "tuning cache: " + llvm::toString(old.takeError()));
+    cache = std::move(*old);
+  }
+  return processModels(options.common, [&](mlir::ModuleOp module,
+                                            const NetworkSummary &) {
+    mlir::FuncOp func = modelFunction(module);
+    std::vector<nn::FusedLayer> layers =
+        nn::fuseLayers(func, !options.common.noFuse);
+    std::vector<nn::KernelLayout> layouts =
+        nn::assignActivationLayouts(func, layers);
+    // Each Conv2d kernel in the layout the network gives it and in the one
+    // it prefers alone (what `netc bench` times per layer).
+    std::vector<TuneTarget> targets;
+    std::set<std::string> kernels;
+    for (size_t l = 0; l < layers.size(); ++l) {
+      if (!llvm::any_of(layers[l].ops, [](mlir::Operation *op) {
+            return llvm::isa<nn::Conv2dOp>(op);
+          }))
+        continue;
+      for (const nn::KernelLayout &layout :
+           {layouts[l], nn::preferredLayout(layers[l])})
+        if (kernels.insert(layers[l].key() + "|" + layout.key()).second)
+          targets.push_back({&layers[l], layout});
+    }
+
+    std::set<std::string> tunedKeys;
+    std::vector<double> gains;
+    size_t changed = 0;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      auto measured = measureCandidates(targets[t], options, tunedKeys);
+      if (!measured)
+        return fail(ExitModelError, "tuning failed: " +
+                                        llvm::toString(measured.takeError()));
+      auto &[key, candidates] = *measured;
+      if (key.empty())
+        continue;
+      tunedKeys.insert(key);
+      auto conv = llvm::cast<nn::Conv2dOp>(
+          *llvm::find_if(targets[t].layer->ops, [](mlir::Operation *op) {
+            return llvm::isa<nn::Conv2dOp>(op);
+          }));
+      std::string title =
+          formatv("{0} ({1}, {2})", targets[t].layer->name(),
+                  convSummary(conv), layoutText(targets[t].layout));
+      if (options.tuneList) {
+        llvm::outs() << title << "\n  key: " << key << "\n";
+        for (size_t i = 0; i < candidates.size(); ++i)
+          llvm::outs() << formatv("  {0}: {1}{2}\n", i, candidates[i].choice,
+                                  i ? "" : " (the rule)");
+        continue;
+      }
+      size_t best = 0;
+      std::vector<double> scores;
+      for (const MeasuredCandidate &c : candidates)
+        scores.push_back(c.agrees ? geomean(c.bestMs) : HUGE_VAL);
+      for (size_t i = 1; i < candidates.size(); ++i)
+        if (scores[i] < scores[best])
+          best = i;
+      // Another plan only when it is clearly faster: measurements on a
+      // shared machine differ by a few percent from run to run.
+      if (scores[best] > 0.97 * scores[0])
+        best = 0;
+      cache.set(key, candidates[best].choice);
+      gains.push_back(scores[0] / scores[best]);
+      changed += best != 0;
+      llvm::outs() << formatv("{0}: {1} candidates, rule {2:f3} ms, chosen "
+                              "{3:f3} ms ({4:f2}x){5}\n  {6}\n",
+                              title, candidates.size(), scores[0], scores[best],
+                              scores[0] / scores[best],
+                              best ? "" : " (the rule)",
+                              candidates[best].choice);
+      for (const MeasuredCandidate &c : candidates)
+        if (!c.agrees)
+          llvm::errs() << "netc: warning: candidate '" << c.choice
+                       << "' disagrees with the rule's result; not used\n";
+      llvm::outs().flush();
+    }
+    if (options.tuneList)
+      return int(ExitSuccess);
+    if (gains.empty()) {
+      llvm::outs() << formatv("netc: nothing to tune: no Conv2d of '{0}' has "
+                              "schedule choices\n",
+                              options.common.inputFile);
+      return int(ExitSuccess);
+    }
+    if (llvm::Error e = io::writeFileAtomically(
+            options.tuningCache,
+            [&](llvm::raw_ostream &os) { cache.print(os); }))
+      return reportError(std::move(e));
+    llvm::outs() << formatv(
+        "tuned {0} convolution kernels at batch {1}: {2} differ from the "
+        "rule, {3:f2}x faster (geomean); wrote {4}\n",
+        gains.size(), llvm::join(llvm::map_range(options.tuneBatches,
+                                                 [](int64_t b) {
+                                                   return std::to_string(b);
+                                                 }),
+                                 ","),
+        changed, geomean(gains), options.tuningCache);
     return int(ExitSuccess);
   });
 }

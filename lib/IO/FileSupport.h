@@ -4,8 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Private to lib/IO: the atomic file writer that writeNpy and
-// writeSafeTensors share, and a shorthand for making FileErrors.
+// Private to lib/IO: a shorthand for making FileErrors.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,14 +48,6 @@ void readLittleEndianFloats(const uint8_t *src, size_t count, float *dst);
 void writeLittleEndianFloats(llvm::raw_ostream &os,
                              llvm::ArrayRef<float> values);
 
-/// Writes the bytes `write` produces to a temporary file next to `path`,
-/// flushes it to disk and renames it over `path`, so `path` is either left
-/// as it was or holds the whole new contents. The temporary file is removed
-/// on failure and on a fatal signal. Returns an Unreadable FileError if
-/// `path` is a directory or a step fails.
-llvm::Error
-writeFileAtomically(llvm::StringRef path,
-                    llvm::function_ref<void(llvm::raw_ostream &)> write);
 
 } // namespace netc::io
 

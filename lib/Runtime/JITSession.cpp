@@ -417,14 +417,16 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
 llvm::Expected<std::unique_ptr<JITSession>>
 JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
                          Schedule schedule, llvm::StringRef target,
-                         int64_t batchEstimate) {
+                         int64_t batchEstimate,
+                         const nn::KernelLayout *givenLayout) {
   return compileSteps(
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         impl.batchEstimate = batchEstimate;
-        nn::KernelLayout layout = schedule == Schedule::Tuned
-                                          ? nn::preferredLayout(layer)
-                                          : nn::KernelLayout();
+        nn::KernelLayout layout = givenLayout ? *givenLayout
+                                  : schedule == Schedule::Tuned
+                                      ? nn::preferredLayout(layer)
+                                      : nn::KernelLayout();
         std::vector<unsigned> operands;
         for (unsigned i = 0; i < layer.operands.size(); ++i) {
           operands.push_back(impl.numValues++);

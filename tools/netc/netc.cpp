@@ -20,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 using namespace llvm;
 using namespace netc;
@@ -103,6 +104,20 @@ static cl::opt<bool> noFuse(
     cl::desc("run, bench, compile: do not fuse a Conv2d with the BatchNorm2d, "
              "residual Add and activation after it (developer)"),
     cl::cat(netcCategory));
+static cl::opt<std::string> tuningCache(
+    "tuning-cache",
+    cl::desc("compile, run, bench: take the schedule choices `netc tune` "
+             "measured from this file; tune: write them there (default: "
+             "$NETC_TUNING_CACHE)"),
+    cl::value_desc("file"), cl::cat(netcCategory));
+static cl::list<int64_t> tuneBatches(
+    "batches", cl::CommaSeparated,
+    cl::desc("tune: the batch sizes to measure at (default: 1)"),
+    cl::value_desc("N,..."), cl::cat(netcCategory));
+static cl::opt<bool> tuneList(
+    "list",
+    cl::desc("tune: list each Conv2d's key and candidates, measure nothing"),
+    cl::cat(netcCategory));
 static cl::opt<bool> compareReference(
     "compare-reference",
     cl::desc("run: also run the reference schedule and print the largest "
@@ -119,6 +134,8 @@ usage:
   netc explain MODEL.yaml LAYER      one layer's formulas with its numbers
   netc run MODEL.yaml [--weights W.safetensors] --input NAME=x.npy ... [--output NAME=y.npy ...]
   netc bench MODEL.yaml [--batch N] [--json]
+  netc tune MODEL.yaml --tuning-cache FILE [--batches 1,8] [--list]
+                                     measure schedule choices on this machine
   netc init-weights MODEL.yaml -o W.safetensors [--seed S]
 
 diagnostics are colored on a terminal; --color=always|never|auto overrides.
@@ -138,7 +155,8 @@ int main(int argc, char **argv) {
   if (argc > 1) {
     StringRef first = argv[1];
     if (first == "check" || first == "summary" || first == "explain" ||
-        first == "run" || first == "bench" || first == "init-weights") {
+        first == "run" || first == "bench" || first == "tune" ||
+        first == "init-weights") {
       command = first.str();
       args.erase(args.begin() + 1);
     }
@@ -199,7 +217,8 @@ int main(int argc, char **argv) {
     return runSummary(options);
   if (command == "explain")
     return runExplain(options);
-  if (command == "run" || command == "bench" || command == "init-weights" ||
+  if (command == "run" || command == "bench" || command == "tune" ||
+      command == "init-weights" ||
       (command == "compile" && (options.emit.empty() || codegenStage))) {
     RunOptions run;
     run.common = options;
@@ -215,10 +234,19 @@ int main(int argc, char **argv) {
     run.compareReference = compareReference;
     run.autoschedule = autoschedule;
     run.perLayer = perLayer;
+    run.tuneList = tuneList;
+    run.tuningCache = tuningCache;
+    if (run.tuningCache.empty())
+      if (const char *env = std::getenv("NETC_TUNING_CACHE"))
+        run.tuningCache = env;
+    if (!tuneBatches.empty())
+      run.tuneBatches.assign(tuneBatches.begin(), tuneBatches.end());
     if (command == "compile")
       return runCompileToLibrary(run);
     if (command == "init-weights")
       return runInitWeights(run);
+    if (command == "tune")
+      return runTune(run);
     return command == "run" ? runRun(run) : runBench(run);
   }
   // The compile form with --emit: check, then print the stage.

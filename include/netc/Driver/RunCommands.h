@@ -5,7 +5,8 @@
 //===----------------------------------------------------------------------===//
 //
 // The subcommands that compile a network for this machine and run it:
-// `netc run` (one forward pass on .npy inputs) and `netc bench` (timing).
+// `netc run` (one forward pass on .npy inputs), `netc bench` (timing) and
+// `netc tune` (schedule choices measured on this machine).
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +43,14 @@ struct RunOptions {
   std::string target = "host";
   /// The compile form: one function per Conv2d.
   bool perLayer = false;
+  /// The tuning cache: where `tune` writes its choices, and which the
+  /// other commands read (TuningCache.h); empty: NETC_TUNING_CACHE, if set.
+  std::string tuningCache;
+  /// tune: the batches to measure each candidate at (the choice is the
+  /// fastest over them all).
+  std::vector<int64_t> tuneBatches = {1};
+  /// tune: list each Conv2d's key and candidates instead of measuring.
+  bool tuneList = false;
 };
 
 /// `netc FILE [-o DIR] [--target T] [--weights W] [--per-layer]`: verify,
@@ -54,6 +63,9 @@ int runInitWeights(const RunOptions &options);
 int runRun(const RunOptions &options);
 /// `netc bench FILE [--batch N] [--json]`.
 int runBench(const RunOptions &options);
+/// `netc tune FILE --tuning-cache C [--batches 1,8]`: measures each
+/// Conv2d's schedule candidates on this machine and writes the fastest to C.
+int runTune(const RunOptions &options);
 
 } // namespace netc
 

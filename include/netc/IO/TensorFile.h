@@ -15,6 +15,7 @@
 #define NETC_IO_TENSORFILE_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Error.h"
@@ -26,6 +27,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace llvm {
+class raw_ostream;
+} // namespace llvm
 
 namespace netc::io {
 
@@ -204,6 +209,16 @@ private:
 llvm::Error writeSafeTensors(
     llvm::StringRef path,
     llvm::ArrayRef<std::pair<std::string, const Tensor *>> tensors);
+
+/// Writes the bytes `write` produces to a temporary file next to `path`,
+/// flushes it to disk and renames it over `path`, so `path` is either left
+/// as it was or holds the whole new contents. The temporary file is removed
+/// on failure and on a fatal signal. Returns an Unreadable FileError if
+/// `path` is a directory or a step fails. The tensor files and the tuning
+/// cache are written so.
+llvm::Error
+writeFileAtomically(llvm::StringRef path,
+                    llvm::function_ref<void(llvm::raw_ostream &)> write);
 
 } // namespace netc::io
 

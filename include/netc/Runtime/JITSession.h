@@ -13,6 +13,7 @@
 #ifndef NETC_RUNTIME_JITSESSION_H
 #define NETC_RUNTIME_JITSESSION_H
 
+#include "netc/Dialect/NN/Analysis/ActivationLayout.h"
 #include "netc/Dialect/NN/Analysis/Fusion.h"
 #include "netc/IO/TensorFile.h"
 #include "netc/Runtime/Weights.h"
@@ -79,11 +80,13 @@ public:
   /// for per-layer timing. `weights` must hold the layer's parameters. With
   /// the tuned schedule, its operands and result are stored as they would
   /// be inside a network (nn::preferredLayout): run() converts the
-  /// inputs and outputs, timeLayers() leaves that out.
+  /// inputs and outputs, timeLayers() leaves that out. `layout`, if
+  /// given, replaces the preferred one (netc tune passes the network's).
   static llvm::Expected<std::unique_ptr<JITSession>>
   compileLayer(const nn::FusedLayer &layer, WeightSet weights,
                Schedule schedule, llvm::StringRef target = "host",
-               int64_t batchEstimate = 1);
+               int64_t batchEstimate = 1,
+               const nn::KernelLayout *layout = nullptr);
 
   /// The model's inputs and outputs, in order.
   const std::vector<std::string> &inputNames() const;

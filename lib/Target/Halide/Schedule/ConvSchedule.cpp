@@ -61,6 +61,9 @@
 #include "ScheduleUtils.h"
 
 #include "netc/Dialect/NN/IR/NNOps.h"
+#include "netc/Target/Halide/TuningCache.h"
+
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cstdlib>
 #include <thread>
@@ -416,25 +419,33 @@ static int64_t bandRows(int64_t outH) {
 ///   5% slower; 256x14 and VGG-16's 512x28 and 512x14 2-4% faster. Not
 ///   applied: stride-1 layers whose weights are under twice their input
 ///   (VGG-16's 64x224 12% slower), dilated ones (dilation 2: 27% slower).
+///
+/// `chunkBytes` other than kChunkWeightBytes, and `byRule` false (only
+/// whether chunks can be made, not whether the rule expects them to pay),
+/// are for the candidates `netc tune` measures.
 static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
-                            int64_t xTile, int64_t yTile) {
+                            int64_t xTile, int64_t yTile,
+                            int64_t chunkBytes = kChunkWeightBytes,
+                            bool byRule = true) {
   ChunkPlan plan;
   if (!shape.blockedOut || shape.outW % xTile || shape.outC % cTile)
     return plan;
   int64_t taps = shape.kernel[0] * shape.kernel[1];
-  int64_t chunk = kChunkWeightBytes / (taps * cTile * int64_t(sizeof(float)));
+  int64_t chunk = chunkBytes / (taps * cTile * int64_t(sizeof(float)));
   chunk = std::max<int64_t>(nn::kActivationBlock, chunk / nn::kActivationBlock *
                                                       nn::kActivationBlock);
   if (shape.cpg % chunk != 0 || shape.cpg < 2 * chunk)
     return plan;
   if (taps == 1) {
-    if (shape.cpg < 512)
+    if (byRule && shape.cpg < 512)
       return plan;
     plan.band = shape.outH;
     plan.block = cTile;
     plan.parallelBlocks = true;
   } else {
-    if (taps > 9 || shape.dilated ||
+    if (taps > 9 || shape.dilated)
+      return plan;
+    if (byRule &&
         !(shape.stride > 1 || shape.weightElements >= 2 * shape.inputElements))
       return plan;
     plan.band = bandRows(shape.outH);
@@ -554,11 +565,52 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
   }
 }
 
-/// Conv2d with output-channel vectors: see the file comment.
-static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
-                                 int vec, const Halide::Target &target) {
-  auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
+namespace {
+/// A channel tile's plan: its register tile, whether its reduction runs in
+/// chunks (scheduleChunkedReduction) and, without chunks, where the loop
+/// over channel blocks runs. netc's rules choose it (ruleTilePlan), or a
+/// tuning cache (TuningCache.h).
+struct TilePlan {
+  int cVecs = 1;              ///< output-channel vectors per tile
+  int64_t xTile = 1, yTile = 1; ///< pixels per tile
+  ChunkPlan chunks;           ///< chunks.chunk == 0: the whole reduction
+  bool blocksInside = false;  ///< without chunks: blocks inside the pixels
 
+  /// The plan as a tuning cache's choice.
+  std::string str() const {
+    return llvm::formatv("vectors={0} pixels={1}x{2} chunk={3} band={4} "
+                         "block={5} inside={6}",
+                         cVecs, xTile, yTile, chunks.chunk, chunks.band,
+                         chunks.block, int(blocksInside && !chunks.chunk));
+  }
+};
+} // namespace
+
+/// The register tile of `cVecs` channel vectors by at most `maxPixels`
+/// pixels, a row's worth first.
+static void setRegisterTile(TilePlan &plan, const ConvShape &shape, int cVecs,
+                            int64_t maxPixels) {
+  plan.cVecs = cVecs;
+  plan.xTile = pickTile(shape.outW, maxPixels, 1, 2);
+  plan.yTile = pickTile(shape.outH, std::max<int64_t>(1, maxPixels / plan.xTile),
+                        plan.xTile, 2);
+}
+
+/// Where the loop over channel blocks runs by rule: outside the pixel
+/// tiles, so that each block's weights are read while they are in cache,
+/// unless the input is the larger of the two (twice the weights or more);
+/// then inside, so that a tile's input stays in cache while every block
+/// reads it (256->64 1x1 at 56x56: 14% faster; 512->2048 at 7x7: 50%
+/// slower). Weights packed per block (`packedPerBlock`) need the block
+/// outside.
+static bool blocksInsideByRule(const ConvShape &shape, bool packedPerBlock) {
+  return !packedPerBlock && shape.inputElements >= 2 * shape.weightElements;
+}
+
+/// netc's rules for a channel tile of `vec`-lane vectors.
+static TilePlan ruleTilePlan(const ConvShape &shape, int vec,
+                             const Halide::Target &target,
+                             bool packedPerBlock) {
   // Two channel vectors when there are enough channels, and as many pixels
   // as make half the registers accumulators: LLVM keeps the broadcast
   // inputs of neighbouring kernel columns live beside them (14 pixels by 2
@@ -601,24 +653,161 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
     cVecs = 4;
     maxPixels = 4;
   }
-  int cTile = cVecs * vec;
-  int64_t xTile = pickTile(shape.outW, maxPixels, 1, 2);
-  int64_t yTile =
-      pickTile(shape.outH, std::max<int64_t>(1, maxPixels / xTile), xTile, 2);
+  TilePlan plan;
+  setRegisterTile(plan, shape, cVecs, maxPixels);
+  plan.chunks = planChunks(shape, cVecs * vec, plan.xTile, plan.yTile);
+  plan.blocksInside = blocksInsideByRule(shape, packedPerBlock);
+  return plan;
+}
 
-  ChunkPlan plan = planChunks(shape, cTile, xTile, yTile);
-  if (plan.chunk) {
-    scheduleChunkedReduction(layer, shape, vec, cTile, xTile, yTile, plan);
+/// The plans `netc tune` measures for a channel tile, the rule's first:
+/// two and four channel vectors (four on 32-register targets) by as many
+/// pixels as the registers hold, each with the whole reduction (channel
+/// blocks outside and inside the pixel tiles) and with chunks of 16 and 32
+/// KiB of weights where the shape allows them.
+static std::vector<TilePlan> candidateTilePlans(const ConvShape &shape, int vec,
+                                                const Halide::Target &target,
+                                                bool packedPerBlock,
+                                                const TilePlan &rule) {
+  std::vector<TilePlan> plans = {rule};
+  auto add = [&](const TilePlan &plan) {
+    for (const TilePlan &p : plans)
+      if (p.str() == plan.str())
+        return;
+    plans.push_back(plan);
+  };
+  int registers = vectorRegisters(target);
+  std::vector<std::pair<int, int64_t>> tiles = {{rule.cVecs, 0},
+                                                {2, registers / 4}};
+  if (registers >= 32)
+    tiles.push_back({4, 6});
+  for (auto [cVecs, maxPixels] : tiles) {
+    int64_t cTile = int64_t(cVecs) * vec;
+    if (cTile > shape.outC || shape.outC % cTile ||
+        (shape.blockedOut && cTile % nn::kActivationBlock))
+      continue;
+    TilePlan plan = rule;
+    if (maxPixels)
+      setRegisterTile(plan, shape, cVecs, maxPixels);
+    plan.chunks = ChunkPlan();
+    plan.blocksInside = blocksInsideByRule(shape, packedPerBlock);
+    add(plan);
+    if (!packedPerBlock) {
+      TilePlan flipped = plan;
+      flipped.blocksInside = !plan.blocksInside;
+      add(flipped);
+    }
+    for (int64_t bytes : {kChunkWeightBytes, 2 * kChunkWeightBytes}) {
+      TilePlan chunked = plan;
+      chunked.chunks = planChunks(shape, cTile, plan.xTile, plan.yTile, bytes,
+                                  /*byRule=*/false);
+      if (chunked.chunks.chunk)
+        add(chunked);
+    }
+  }
+  return plans;
+}
+
+/// The plan a tuning cache's `choice` names, if it is one of the
+/// candidates (a choice from another netc, or edited, is not used).
+static llvm::Optional<TilePlan>
+planOfChoice(llvm::StringRef choice, const std::vector<TilePlan> &candidates) {
+  for (const TilePlan &plan : candidates)
+    if (plan.str() == choice.trim())
+      return plan;
+  return llvm::None;
+}
+
+/// `target` without the features that do not change the code of a kernel
+/// (a JIT or an AOT library, bounds queries, a runtime), so that a choice
+/// tuned in the JIT applies to the object files of the same machine.
+static std::string codegenTarget(const Halide::Target &target) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  std::string text = target.to_string();
+  llvm::StringRef(text).split(parts, '-');
+  std::string kept;
+  for (llvm::StringRef part : parts) {
+    if (part.startswith("no_") || part.startswith("trace_") ||
+        llvm::is_contained(llvm::ArrayRef<llvm::StringRef>{
+                               "jit", "user_context", "debug", "profile",
+                               "large_buffers", "embed_bitcode",
+                               "c_plus_plus_name_mangling"},
+                           part))
+      continue;
+    kept += (kept.empty() ? "" : "-") + part.str();
+  }
+  return kept;
+}
+
+/// The tuning cache's key of a convolution: see TuningCache.h.
+static std::string tuningKey(const LoweredLayer &layer, const ConvShape &shape,
+                             const Halide::Target &target) {
+  auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
+  auto inType = conv.getInput().getType().cast<mlir::RankedTensorType>();
+  auto ints = [](mlir::ArrayAttr a) {
+    std::string text;
+    for (mlir::Attribute v : a)
+      text += (text.empty() ? "" : "x") +
+              std::to_string(v.cast<mlir::IntegerAttr>().getInt());
+    return text;
+  };
+  return llvm::formatv(
+      "conv2d in={0}x{1}x{2} out={3} kernel={4} stride={5} padding={6}:{7} "
+      "dilation={8} groups={9} layout={10}>{11} threads={12} target={13} "
+      "cpu={14}",
+      inType.getDimSize(inType.getRank() - 3),
+      inType.getDimSize(inType.getRank() - 2),
+      inType.getDimSize(inType.getRank() - 1), shape.outC,
+      ints(conv.getKernelSize()), ints(conv.getStride()),
+      ints(conv.getPadding()), conv.getPaddingMode(), ints(conv.getDilation()),
+      shape.groups, shape.blockedIn ? "blocks" : "nchw",
+      shape.blockedOut ? "blocks" : "nchw", plannedThreads(),
+      codegenTarget(target), hostCPUKey());
+}
+
+/// The plan for a channel tile: netc's rule, unless `netc tune` forces a
+/// candidate (TuningProbe) or the active tuning cache has a choice for it.
+static TilePlan chooseTilePlan(const LoweredLayer &layer,
+                               const ConvShape &shape, int vec,
+                               const Halide::Target &target,
+                               bool packedPerBlock) {
+  TilePlan rule = ruleTilePlan(shape, vec, target, packedPerBlock);
+  TuningProbe *probe = tuningProbe();
+  const TuningCache *cache = probe ? nullptr : activeTuningCache();
+  if (!probe && !cache)
+    return rule;
+  std::vector<TilePlan> candidates =
+      candidateTilePlans(shape, vec, target, packedPerBlock, rule);
+  std::string key = tuningKey(layer, shape, target);
+  if (probe) {
+    probe->key = key;
+    probe->candidates.clear();
+    for (const TilePlan &plan : candidates)
+      probe->candidates.push_back(plan.str());
+    if (probe->force >= 0 && size_t(probe->force) < candidates.size())
+      return candidates[probe->force];
+    return rule;
+  }
+  if (llvm::Optional<std::string> choice = cache->lookup(key))
+    if (llvm::Optional<TilePlan> plan = planOfChoice(*choice, candidates))
+      return *plan;
+  return rule;
+}
+
+/// Conv2d with output-channel vectors: see the file comment.
+static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
+                                 int vec, const Halide::Target &target) {
+  auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
+  TilePlan plan =
+      chooseTilePlan(layer, shape, vec, target, /*packedPerBlock=*/packed.defined());
+  int cTile = plan.cVecs * vec;
+  int64_t xTile = plan.xTile, yTile = plan.yTile;
+  if (plan.chunks.chunk) {
+    scheduleChunkedReduction(layer, shape, vec, cTile, xTile, yTile,
+                             plan.chunks);
     return;
   }
-  // The loop over channel blocks: outside the pixel tiles, so that each
-  // block's weights are read while they are in cache, unless the input is
-  // the larger of the two (twice the weights or more); then inside, so
-  // that a tile's input stays in cache while every block reads it (256->64
-  // 1x1 at 56x56: 14% faster; 512->2048 at 7x7: 50% slower). Weights
-  // packed per block need the block outside.
-  bool blocksInside =
-      !packed.defined() && shape.inputElements >= 2 * shape.weightElements;
+  bool blocksInside = plan.blocksInside;
   // The output's tile: pixels by channels, NCHW or in channel blocks.
   // NCHW is written back along the width (vectors of pixels, gathered from
   // the channel vectors); blocks are written as they are computed, one
