@@ -228,11 +228,13 @@ static int checkSchedule(const RunOptions &options) {
 /// skips. Returns an error for a file that cannot be read.
 static llvm::Expected<halide::TuningCache>
 readTuningCache(llvm::StringRef path) {
-  std::vector<std::string> warnings;
+  std::vector<unsigned> badLines;
   llvm::Expected<halide::TuningCache> cache =
-      halide::TuningCache::load(path, warnings);
-  for (const std::string &w : warnings)
-    llvm::errs() << "netc: warning: " << w << "\n";
+      halide::TuningCache::load(path, badLines);
+  for (unsigned line : badLines)
+    llvm::errs() << formatv("netc: warning: {0}:{1}: not a tuning cache "
+                            "entry (KEY<TAB>CHOICE); line skipped\n",
+                            path, line);
   return cache;
 }
 
@@ -241,6 +243,16 @@ readTuningCache(llvm::StringRef path) {
 static int useTuningCache(const RunOptions &options) {
   if (options.tuningCache.empty())
     return 0;
+  // NETC_TUNING_CACHE may name a cache that `netc tune` has not written
+  // yet: netc's rules, with a warning. A --tuning-cache that does not exist
+  // is an error.
+  if (options.tuningCacheFromEnvironment &&
+      !llvm::sys::fs::exists(options.tuningCache)) {
+    llvm::errs() << formatv("netc: warning: NETC_TUNING_CACHE names '{0}', "
+                            "which does not exist; using netc's rules\n",
+                            options.tuningCache);
+    return 0;
+  }
   llvm::Expected<halide::TuningCache> cache =
       readTuningCache(options.tuningCache);
   if (!cache)
@@ -648,19 +660,36 @@ static double geomean(llvm::ArrayRef<double> values) {
   return values.empty() ? 0 : std::exp(sum / double(values.size()));
 }
 
-/// Whether `path` may be written as a tuning cache: it does not exist, is
-/// empty, or holds a tuning cache (begins with the header TuningCache::print
-/// writes, or with an entry).
-static bool looksLikeTuningCache(llvm::StringRef path) {
+/// Reads the tuning cache tune is to update into `cache`: none yet, or a
+/// file of entries and comments. Returns 0, or the status after refusing a
+/// path that is the model, a directory, unreadable, or not a tuning cache
+/// (a line that is not an entry: tune never writes over such a file).
+static int readCacheToUpdate(const RunOptions &options,
+                             halide::TuningCache &cache) {
+  llvm::StringRef path = options.tuningCache;
   if (!llvm::sys::fs::exists(path))
-    return true;
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer)
-    return false;
-  llvm::StringRef text = (*buffer)->getBuffer().ltrim();
-  return text.empty() || text.startswith("# netc tuning cache") ||
-         text.startswith("conv2d ");
+    return 0;
+  auto refuse = [&](const llvm::Twine &why) {
+    return fail(ExitUsageError, "refusing to write the tuning cache over '" +
+                                    path + "', " + why);
+  };
+  if (path == options.common.inputFile ||
+      sameFile(path, options.common.inputFile))
+    return refuse("which is the model");
+  if (llvm::sys::fs::is_directory(path))
+    return refuse("which is a directory");
+  std::vector<unsigned> badLines;
+  llvm::Expected<halide::TuningCache> old =
+      halide::TuningCache::load(path, badLines);
+  if (!old)
+    return fail(ExitUsageError,
+                "tuning cache: " + llvm::toString(old.takeError()));
+  if (!badLines.empty())
+    return refuse(formatv("which is not a tuning cache (line {0} is not "
+                          "KEY<TAB>CHOICE)",
+                          badLines.front()));
+  cache = std::move(*old);
+  return 0;
 }
 
 /// The shape of a Conv2d for tune's report: "256x28x28 -> 256, 3x3/2".
@@ -680,6 +709,16 @@ static std::string convSummary(nn::Conv2dOp conv) {
   if (first(conv.getStride()) > 1)
     text += formatv("/{0}", first(conv.getStride()));
   return text;
+}
+
+/// Whether `a` equals `b` to 1e-4 of `b`'s scale, NaN where `b` has NaN.
+static bool sameResult(const io::Tensor &a, const io::Tensor &b) {
+  if (a.shape != b.shape || a.data.size() != b.data.size())
+    return false;
+  for (size_t i = 0; i < a.data.size(); ++i)
+    if (std::isnan(a.data[i]) != std::isnan(b.data[i]))
+      return false;
+  return relativeDifference(a, b) <= 1e-4;
 }
 
 /// How a tune target's operand and result are stored: "blocks>nchw".
@@ -707,18 +746,16 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
   halide::setTuningProbe(&probe);
   auto unsetProbe = llvm::make_scope_exit([] { halide::setTuningProbe(nullptr); });
   std::vector<MeasuredCandidate> candidates;
-  auto compile = [&](int force) -> llvm::Error {
+  auto compile = [&](int force) {
     probe.force = force;
-    auto session = runtime::JITSession::compileLayer(
+    return runtime::JITSession::compileLayer(
         *target.layer, weights, runtime::Schedule::Tuned, options.target,
         batchEstimate, &target.layout);
-    if (!session)
-      return session.takeError();
-    candidates.push_back({"", std::move(*session), {}, true});
-    return llvm::Error::success();
   };
-  if (llvm::Error e = compile(-1))
-    return std::move(e);
+  auto rule = compile(-1);
+  if (!rule)
+    return rule.takeError();
+  candidates.push_back({"", std::move(*rule), {}, true});
   std::string key = probe.key;
   std::vector<std::string> choices = probe.candidates;
   if (key.empty() || tunedKeys.count(key))
@@ -730,10 +767,17 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
       candidates.push_back({choices[i], nullptr, {}, true});
     return std::make_pair(key, std::move(candidates));
   }
+  // A candidate that does not compile is a bug in netc's schedules, but
+  // the others can still be measured.
   for (size_t i = 1; i < choices.size(); ++i) {
-    if (llvm::Error e = compile(int(i)))
-      return std::move(e);
-    candidates.back().choice = choices[i];
+    auto session = compile(int(i));
+    if (!session) {
+      llvm::errs() << formatv("netc: warning: candidate '{0}' does not "
+                              "compile; not used: {1}\n",
+                              choices[i], llvm::toString(session.takeError()));
+      continue;
+    }
+    candidates.push_back({choices[i], std::move(*session), {}, true});
   }
 
   // The same random inputs for every candidate, one set per batch.
@@ -751,18 +795,21 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
     return p;
   };
 
-  // Every candidate computes what the rule's does (a schedule changes the
-  // order of the sums, not their terms).
-  auto reference = candidates.front().session->run(pointers(inputs.front()));
-  if (!reference)
-    return reference.takeError();
-  for (size_t i = 1; i < candidates.size(); ++i) {
-    auto result = candidates[i].session->run(pointers(inputs.front()));
-    if (!result)
-      return result.takeError();
-    for (size_t o = 0; o < result->size(); ++o)
-      if (relativeDifference((*result)[o], (*reference)[o]) > 1e-4)
-        candidates[i].agrees = false;
+  // Every candidate computes what the rule's does, at every batch (a
+  // schedule changes the order of the sums, not their terms; a batch may
+  // take another version of the loops).
+  for (std::vector<io::Tensor> &batchInputs : inputs) {
+    auto reference = candidates.front().session->run(pointers(batchInputs));
+    if (!reference)
+      return reference.takeError();
+    for (size_t i = 1; i < candidates.size(); ++i) {
+      auto result = candidates[i].session->run(pointers(batchInputs));
+      if (!result)
+        return result.takeError();
+      for (size_t o = 0; o < result->size(); ++o)
+        if (!sameResult((*result)[o], (*reference)[o]))
+          candidates[i].agrees = false;
+    }
   }
 
   // Interleaved rounds, alternating the order, so that a slow spell of the
@@ -798,23 +845,10 @@ int netc::runTune(const RunOptions &options) {
       return fail(ExitUsageError, "--batches must be at least 1");
   if (options.repetitions < 1)
     return fail(ExitUsageError, "--repetitions must be at least 1");
-  if (!options.tuneList &&
-      (options.tuningCache == options.common.inputFile ||
-       sameFile(options.tuningCache, options.common.inputFile) ||
-       !looksLikeTuningCache(options.tuningCache)))
-    return fail(ExitUsageError,
-                formatv("refusing to write the tuning cache over '{0}', "
-                        "which is not a tuning cache",
-                        options.tuningCache));
   halide::TuningCache cache;
-  if (!options.tuneList && llvm::sys::fs::exists(options.tuningCache)) {
-    llvm::Expected<halide::TuningCache> old =
-        readTuningCache(options.tuningCache);
-    if (!old)
-      return fail(ExitUsageError,
-                  "tuning cache: " + llvm::toString(old.takeError()));
-    cache = std::move(*old);
-  }
+  if (!options.tuneList)
+    if (int status = readCacheToUpdate(options, cache))
+      return status;
   return processModels(options.common, [&](mlir::ModuleOp module,
                                             const NetworkSummary &) {
     mlir::FuncOp func = modelFunction(module);
@@ -874,33 +908,43 @@ int netc::runTune(const RunOptions &options) {
       // shared machine differ by a few percent from run to run.
       if (scores[best] > 0.97 * scores[0])
         best = 0;
-      cache.set(key, candidates[best].choice);
+      // The rule's plan is written as `rule`, so that a later netc whose
+      // rule differs uses its own.
+      cache.set(key, best ? candidates[best].choice : halide::kRuleChoice);
       gains.push_back(scores[0] / scores[best]);
       changed += best != 0;
-      llvm::outs() << formatv("{0}: {1} candidates, rule {2:f3} ms, chosen "
-                              "{3:f3} ms ({4:f2}x){5}\n  {6}\n",
-                              title, candidates.size(), scores[0], scores[best],
-                              scores[0] / scores[best],
-                              best ? "" : " (the rule)",
-                              candidates[best].choice);
-      for (const MeasuredCandidate &c : candidates)
+      // Every candidate's score, the chosen one marked.
+      llvm::outs() << formatv("{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n",
+                              title, scores[0], scores[best],
+                              scores[0] / scores[best]);
+      for (size_t i = 0; i < candidates.size(); ++i) {
+        const MeasuredCandidate &c = candidates[i];
         if (!c.agrees)
           llvm::errs() << "netc: warning: candidate '" << c.choice
                        << "' disagrees with the rule's result; not used\n";
+        llvm::outs() << formatv("  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
+                                c.agrees ? formatv("{0:f3} ms", scores[i]).str()
+                                         : std::string("wrong"),
+                                c.choice, i ? "" : " (the rule)");
+      }
       llvm::outs().flush();
     }
-    if (options.tuneList)
-      return int(ExitSuccess);
-    if (gains.empty()) {
+    if (tunedKeys.empty())
       llvm::outs() << formatv("netc: nothing to tune: no Conv2d of '{0}' has "
                               "schedule choices\n",
                               options.common.inputFile);
+    if (options.tuneList)
       return int(ExitSuccess);
-    }
+    // A cache that is a link stays one: the file it names is rewritten.
+    llvm::SmallString<256> path(options.tuningCache);
+    if (llvm::sys::fs::exists(path))
+      if (llvm::sys::fs::real_path(options.tuningCache, path))
+        path = options.tuningCache;
     if (llvm::Error e = io::writeFileAtomically(
-            options.tuningCache,
-            [&](llvm::raw_ostream &os) { cache.print(os); }))
+            path, [&](llvm::raw_ostream &os) { cache.print(os); }))
       return reportError(std::move(e));
+    if (tunedKeys.empty())
+      return int(ExitSuccess);
     llvm::outs() << formatv(
         "tuned {0} convolution kernels at batch {1}: {2} differ from the "
         "rule, {3:f2}x faster (geomean); wrote {4}\n",

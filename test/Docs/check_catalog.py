@@ -108,19 +108,22 @@ NOT_DIAGNOSTICS = {
     # netc tune's report and --list (docs/Tuning.md).
     "\\n  key: ",
     " (the rule)",
-    "{0}: {1} candidates, rule {2:f3} ms, chosen {3:f3} ms ({4:f2}x){5}\\n  "
-    "{6}\\n",
+    "{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\\n",
     "tuned {0} convolution kernels at batch {1}: {2} differ from the rule, "
     "{3:f2}x faster (geomean); wrote {4}\\n",
     # A tuning cache: its header, its choices and keys (TuningCache.h), and
     # the /proc/cpuinfo field a key reads.
     "# netc tuning cache: KEY<TAB>CHOICE per line, written by `netc tune` "
-    "(docs/Tuning.md)\\n",
+    "(docs/Tuning.md)",
+    "{0:f3} ms",
     "vectors={0} pixels={1}x{2} chunk={3} band={4} block={5} inside={6}",
     "conv2d in={0}x{1}x{2} out={3} kernel={4} stride={5} padding={6}:{7} "
     "dilation={8} groups={9} layout={10}>{11} threads={12} target={13} "
     "cpu={14}",
     "cpu family",
+    "CPU implementer",
+    "CPU architecture",
+    "CPU part",
     # What the compile form and init-weights print.
     "wrote ",
     # --help's title of netc's options.

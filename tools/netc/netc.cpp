@@ -237,8 +237,10 @@ int main(int argc, char **argv) {
     run.tuneList = tuneList;
     run.tuningCache = tuningCache;
     if (run.tuningCache.empty())
-      if (const char *env = std::getenv("NETC_TUNING_CACHE"))
+      if (const char *env = std::getenv("NETC_TUNING_CACHE")) {
         run.tuningCache = env;
+        run.tuningCacheFromEnvironment = true;
+      }
     if (!tuneBatches.empty())
       run.tuneBatches.assign(tuneBatches.begin(), tuneBatches.end());
     if (command == "compile")

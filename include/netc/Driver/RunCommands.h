@@ -46,6 +46,9 @@ struct RunOptions {
   /// The tuning cache: where `tune` writes its choices, and which the
   /// other commands read (TuningCache.h); empty: NETC_TUNING_CACHE, if set.
   std::string tuningCache;
+  /// Whether tuningCache came from NETC_TUNING_CACHE (a missing file is
+  /// then a warning, not an error).
+  bool tuningCacheFromEnvironment = false;
   /// tune: the batches to measure each candidate at (the choice is the
   /// fastest over them all).
   std::vector<int64_t> tuneBatches = {1};

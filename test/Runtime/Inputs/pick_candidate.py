@@ -1,20 +1,18 @@
 """Writes a tuning cache that gives every convolution `netc tune --list`
-lists the first candidate other than the rule's whose choice contains
-WORD (or the rule's when none does).
+lists its candidate number INDEX (its last, if it has fewer).
 
-    pick_candidate.py LIST_OUTPUT WORD CACHE
+    pick_candidate.py LIST_OUTPUT INDEX CACHE
 """
 import sys
 
-listing, word, cache = sys.argv[1:]
+listing, index, cache = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 entries = []
 key, choices = None, []
 
 
 def flush():
     if key:
-        others = [c for c in choices[1:] if word in c]
-        entries.append((key, others[0] if others else choices[0]))
+        entries.append((key, choices[min(index, len(choices) - 1)]))
 
 
 for line in open(listing):

@@ -41,12 +41,13 @@ namespace halide {
 /// `KEY<TAB>CHOICE`; `#` starts a comment line.
 class TuningCache {
 public:
-  /// Reads `path`. A line that is not an entry is skipped with a warning,
-  /// "PATH:LINE: ...", in `warnings`; a file that cannot be read is an
-  /// error.
+  /// Reads `path`. A line that is neither an entry nor a comment is
+  /// skipped and its number (from 1) added to `badLines`; a file that
+  /// cannot be read is an error.
   static llvm::Expected<TuningCache> load(llvm::StringRef path,
-                                          std::vector<std::string> &warnings);
-  /// Prints every entry in the format load() reads, after a comment.
+                                          std::vector<unsigned> &badLines);
+  /// Prints the header, the comments load() read (other than a header) and
+  /// every entry, in the format load() reads.
   void print(llvm::raw_ostream &os) const;
 
   llvm::Optional<std::string> lookup(llvm::StringRef key) const;
@@ -55,15 +56,19 @@ public:
 
 private:
   std::map<std::string, std::string> entries;
+  std::vector<std::string> comments;
 };
 
-/// The cache the tuned schedule reads, or none (netc's rules alone). Set it
-/// before compiling; compiles on several threads then only read it.
-void setActiveTuningCache(std::shared_ptr<const TuningCache> cache);
-const TuningCache *activeTuningCache();
+/// The choice that names netc's rule, whatever a later netc's rule is: what
+/// `netc tune` writes when no candidate beat the rule.
+inline constexpr const char *kRuleChoice = "rule";
 
-/// What `netc tune` learns from compiling one layer on this thread, and
-/// which candidate the layer's convolution is to use.
+/// The cache the tuned schedule reads, or none (netc's rules alone).
+void setActiveTuningCache(std::shared_ptr<const TuningCache> cache);
+std::shared_ptr<const TuningCache> activeTuningCache();
+
+/// What `netc tune` learns from compiling one layer, and which candidate
+/// the layer's convolution is to use. Tune compiles one kernel at a time.
 struct TuningProbe {
   /// The candidate to schedule with (an index into `candidates`), or -1
   /// for the rule's choice.
@@ -75,13 +80,14 @@ struct TuningProbe {
   std::vector<std::string> candidates;
 };
 
-/// Installs `probe` for the compiles of this thread (null: none). While one
-/// is installed, the active cache is not read.
+/// Installs `probe` for the compiles that follow (null: none), on any
+/// thread. While one is installed, the active cache is not read.
 void setTuningProbe(TuningProbe *probe);
 TuningProbe *tuningProbe();
 
 /// This machine in a key: the CPU's vendor, family and model as Linux
-/// reports them ("AuthenticAMD-26-2"), or "unknown-cpu".
+/// reports them ("AuthenticAMD-26-2"; on AArch64 the implementer,
+/// architecture and part), or "unknown-cpu".
 std::string hostCPUKey();
 
 } // namespace halide

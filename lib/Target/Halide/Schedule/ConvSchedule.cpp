@@ -458,10 +458,10 @@ static ChunkPlan planChunks(const ConvShape &shape, int64_t cTile,
     plan.block = shape.outC / parts;
     plan.parallelBlocks = parts > 1;
     if (shape.outC % parts || plan.block % cTile)
-      return plan;
+      return ChunkPlan();
   }
   if (plan.band % yTile)
-    return plan;
+    return ChunkPlan();
   plan.chunk = chunk;
   return plan;
 }
@@ -708,12 +708,16 @@ static std::vector<TilePlan> candidateTilePlans(const ConvShape &shape, int vec,
   return plans;
 }
 
-/// The plan a tuning cache's `choice` names, if it is one of the
-/// candidates (a choice from another netc, or edited, is not used).
+/// The plan a tuning cache's `choice` names: `rule` for netc's rule (which
+/// a later netc may change), else one of the candidates (a choice from
+/// another netc, or edited, is not used).
 static llvm::Optional<TilePlan>
 planOfChoice(llvm::StringRef choice, const std::vector<TilePlan> &candidates) {
+  choice = choice.trim();
+  if (choice == kRuleChoice)
+    return candidates.front();
   for (const TilePlan &plan : candidates)
-    if (plan.str() == choice.trim())
+    if (plan.str() == choice)
       return plan;
   return llvm::None;
 }
@@ -773,8 +777,10 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
                                bool packedPerBlock) {
   TilePlan rule = ruleTilePlan(shape, vec, target, packedPerBlock);
   TuningProbe *probe = tuningProbe();
-  const TuningCache *cache = probe ? nullptr : activeTuningCache();
-  if (!probe && !cache)
+  std::shared_ptr<const TuningCache> activeCache;
+  if (!probe)
+    activeCache = activeTuningCache();
+  if (!probe && !activeCache)
     return rule;
   std::vector<TilePlan> candidates =
       candidateTilePlans(shape, vec, target, packedPerBlock, rule);
@@ -788,7 +794,7 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
       return candidates[probe->force];
     return rule;
   }
-  if (llvm::Optional<std::string> choice = cache->lookup(key))
+  if (llvm::Optional<std::string> choice = activeCache->lookup(key))
     if (llvm::Optional<TilePlan> plan = planOfChoice(*choice, candidates))
       return *plan;
   return rule;

@@ -12,37 +12,45 @@
 #include "netc/Target/Halide/TuningCache.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <atomic>
 #include <fstream>
 #include <mutex>
 
 using namespace netc;
 using namespace netc::halide;
 
-llvm::Expected<TuningCache>
-TuningCache::load(llvm::StringRef path, std::vector<std::string> &warnings) {
+/// The first line TuningCache::print writes.
+static constexpr llvm::StringLiteral kHeader =
+    "# netc tuning cache: KEY<TAB>CHOICE per line, written by `netc tune` "
+    "(docs/Tuning.md)";
+
+llvm::Expected<TuningCache> TuningCache::load(llvm::StringRef path,
+                                              std::vector<unsigned> &badLines) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return llvm::createStringError(buffer.getError(), "cannot read '%s': %s",
-                                   path.str().c_str(),
-                                   buffer.getError().message().c_str());
+    return llvm::createStringError(
+        buffer.getError(),
+        ("cannot read '" + path + "': " + buffer.getError().message()).str());
   TuningCache cache;
   llvm::SmallVector<llvm::StringRef> lines;
   (*buffer)->getBuffer().split(lines, '\n');
   for (size_t i = 0; i < lines.size(); ++i) {
     llvm::StringRef line = lines[i].rtrim("\r");
-    if (line.trim().empty() || line.ltrim().startswith("#"))
+    if (line.trim().empty())
       continue;
+    if (line.ltrim().startswith("#")) {
+      if (line.trim() != kHeader)
+        cache.comments.push_back(line.trim().str());
+      continue;
+    }
     auto [key, choice] = line.split('\t');
     key = key.trim();
     choice = choice.trim();
     if (key.empty() || choice.empty() || choice.contains('\t')) {
-      warnings.push_back(llvm::formatv("{0}:{1}: not a tuning cache entry "
-                                       "(KEY<TAB>CHOICE); line skipped",
-                                       path, i + 1));
+      badLines.push_back(unsigned(i + 1));
       continue;
     }
     cache.entries[key.str()] = choice.str();
@@ -51,8 +59,9 @@ TuningCache::load(llvm::StringRef path, std::vector<std::string> &warnings) {
 }
 
 void TuningCache::print(llvm::raw_ostream &os) const {
-  os << "# netc tuning cache: KEY<TAB>CHOICE per line, written by `netc "
-        "tune` (docs/Tuning.md)\n";
+  os << kHeader << '\n';
+  for (const std::string &comment : comments)
+    os << comment << '\n';
   for (const auto &[key, choice] : entries)
     os << key << '\t' << choice << '\n';
 }
@@ -76,12 +85,12 @@ void halide::setActiveTuningCache(std::shared_ptr<const TuningCache> cache) {
   activeCache = std::move(cache);
 }
 
-const TuningCache *halide::activeTuningCache() {
+std::shared_ptr<const TuningCache> halide::activeTuningCache() {
   std::lock_guard<std::mutex> lock(activeMutex);
-  return activeCache.get();
+  return activeCache;
 }
 
-static thread_local TuningProbe *currentProbe = nullptr;
+static std::atomic<TuningProbe *> currentProbe{nullptr};
 
 void halide::setTuningProbe(TuningProbe *probe) { currentProbe = probe; }
 TuningProbe *halide::tuningProbe() { return currentProbe; }
@@ -93,11 +102,12 @@ std::string halide::hostCPUKey() {
     auto [name, value] = llvm::StringRef(line).split(':');
     name = name.trim();
     value = value.trim();
-    if (name == "vendor_id" && vendor.empty())
+    if ((name == "vendor_id" || name == "CPU implementer") && vendor.empty())
       vendor = value.str();
-    else if (name == "cpu family" && family.empty())
+    else if ((name == "cpu family" || name == "CPU architecture") &&
+             family.empty())
       family = value.str();
-    else if (name == "model" && model.empty())
+    else if ((name == "model" || name == "CPU part") && model.empty())
       model = value.str();
     if (!vendor.empty() && !family.empty() && !model.empty())
       return vendor + "-" + family + "-" + model;
