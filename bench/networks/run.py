@@ -12,6 +12,8 @@ For ResNet-18, ResNet-50 and MobileNetV2 at each batch, times
   torch-cl       the same in channels_last (model and input);
   torch-jit      torch.jit.trace, then torch.jit.freeze (folds BatchNorm
                  into the convolutions), NCHW;
+  netc-tuned     (with --tune) netc with the choices `netc tune` measured
+                 for the network at the same batches (docs/Tuning.md);
 
 all on the same number of threads (default 2). Each round runs every
 implementation once per (network, batch), in a rotating order; the median
@@ -36,6 +38,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,11 +53,11 @@ NETS = {
 IMPLS = ("netc", "torch", "torch-cl", "torch-jit")
 
 
-def run_netc(netc, path, n, reps, threads):
+def run_netc(netc, path, n, reps, threads, extra_args=()):
     env = dict(os.environ, HL_NUM_THREADS=str(threads))
     t = time.time()
     p = subprocess.run([netc, "bench", path, "--batch=%d" % n, "--json",
-                        "--repetitions=%d" % reps],
+                        "--repetitions=%d" % reps, *extra_args],
                        capture_output=True, text=True, env=env)
     wall = time.time() - t
     if p.returncode != 0:
@@ -126,6 +129,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--omp-wait-policy", default="PASSIVE",
                     help="OMP_WAIT_POLICY for torch (OpenMP); '' for libgomp's default")
+    ap.add_argument("--tune", action="store_true",
+                    help="run `netc tune` on each network first (at the "
+                    "batches measured) and add a netc-tuned row that uses "
+                    "its choices (docs/Tuning.md)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results", "networks.json"))
     args = ap.parse_args()
     if args.omp_wait_policy:
@@ -142,16 +149,37 @@ def main():
     # Others may rebuild netc while this runs; a changed binary is reported.
     netc_stamp = netc_identity(args.netc)
     torch_runner = Torch(args.threads)
-    results = {(net, n): {i: [] for i in IMPLS} for net in nets for n in batches}
+    impls = IMPLS
+    cache, tune_s = None, {}
+    if args.tune:
+        cache = os.path.join(tempfile.mkdtemp(prefix="netc-networks-"), "tuning.tsv")
+        for net in nets:
+            t = time.time()
+            p = subprocess.run([args.netc, "tune", NETS[net], "--tuning-cache", cache,
+                                "--batches", ",".join(map(str, batches)),
+                                "--repetitions", "5"],
+                               capture_output=True, text=True,
+                               env=dict(os.environ, HL_NUM_THREADS=str(args.threads)))
+            if p.returncode != 0:
+                sys.exit("netc tune failed on %s: %s" % (net, p.stderr.strip()[-400:]))
+            tune_s[net] = time.time() - t
+            print("tuned %s in %.0f s: %s" % (net, tune_s[net],
+                                               p.stdout.strip().splitlines()[-1]),
+                  file=sys.stderr)
+        impls = ("netc", "netc-tuned") + IMPLS[1:]
+    results = {(net, n): {i: [] for i in impls} for net in nets for n in batches}
     t_start = time.time()
     for rnd in range(args.rounds):
-        order = IMPLS[rnd % len(IMPLS):] + IMPLS[:rnd % len(IMPLS)]
+        order = impls[rnd % len(impls):] + impls[:rnd % len(impls)]
         for net in nets:
             for n in batches:
                 for impl in order:
                     if impl == "netc":
                         r = run_netc(args.netc, NETS[net], n, args.repetitions,
                                      args.threads)
+                    elif impl == "netc-tuned":
+                        r = run_netc(args.netc, NETS[net], n, args.repetitions,
+                                     args.threads, ["--tuning-cache", cache])
                     else:
                         r = torch_runner.run(net, n, impl, args.repetitions)
                     results[(net, n)][impl].append(r)
@@ -172,7 +200,7 @@ def main():
     for net in nets:
         for n in batches:
             row = {"net": net, "batch": n}
-            for impl in IMPLS:
+            for impl in impls:
                 ok = [r for r in results[(net, n)][impl] if r.get("ok")]
                 if not ok:
                     row[impl] = {"ok": False,
@@ -181,7 +209,7 @@ def main():
                 ms = [r["ms"] for r in ok]
                 row[impl] = {"ok": True, "ms": statistics.median(ms),
                              "best_ms": min(ms), "rounds_ms": ms}
-                if impl == "netc":
+                if impl.startswith("netc"):
                     row[impl]["compile_s"] = statistics.median(r["compile_s"] for r in ok)
             rows.append(row)
 
@@ -208,6 +236,16 @@ def main():
             ms(row["torch"]), ms(row["torch-cl"]), ms(row["torch-jit"]),
             ratio(nc, row["torch"]), ratio(nc, row["torch-cl"]),
             ratio(nc, row["torch-jit"])))
+    if args.tune:
+        print()
+        print("with the tuning cache's choices (netc-tuned ms; /rule: tuned ms / "
+              "netc ms; /best torch: tuned ms / the fastest torch variant)")
+        for row in rows:
+            t = row["netc-tuned"]
+            best = min((row[i] for i in IMPLS[1:] if row[i].get("ok")),
+                       key=lambda r: r["ms"], default={})
+            print("%-13s %5d | %s | %s %s" % (row["net"], row["batch"], ms(t),
+                                           ratio(t, row["netc"]), ratio(t, best)))
     print()
     print("load before %s, after %s (1/5/15-min averages, %d CPUs); %.0f s" % (
         " ".join(loadavg_start), " ".join(loadavg_end), os.cpu_count(), elapsed))
@@ -219,7 +257,7 @@ def main():
               "netc_build": netc_stamp, "netc_changed_during_run": netc_changed,
               "loadavg_start": loadavg_start, "loadavg_end": loadavg_end,
               "elapsed_s": elapsed, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "rows": rows}
+              "tuned": args.tune, "tune_s": tune_s, "rows": rows}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(report, f, indent=1)

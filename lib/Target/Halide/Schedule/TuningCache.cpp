@@ -95,7 +95,8 @@ static std::atomic<TuningProbe *> currentProbe{nullptr};
 void halide::setTuningProbe(TuningProbe *probe) { currentProbe = probe; }
 TuningProbe *halide::tuningProbe() { return currentProbe; }
 
-std::string halide::hostCPUKey() {
+/// Reads /proc/cpuinfo for hostCPUKey.
+static std::string readCPUKey() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line, vendor, family, model;
   while (std::getline(cpuinfo, line)) {
@@ -113,4 +114,10 @@ std::string halide::hostCPUKey() {
       return vendor + "-" + family + "-" + model;
   }
   return "unknown-cpu";
+}
+
+std::string halide::hostCPUKey() {
+  // Read once: every convolution's key asks for it.
+  static const std::string key = readCPUKey();
+  return key;
 }
