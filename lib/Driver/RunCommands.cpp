@@ -636,9 +636,11 @@ int netc::runBench(const RunOptions &options) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// One Conv2d kernel to tune: a fused layer in one of its layouts.
+/// One Conv2d kernel to tune: a fused layer (its Conv2d) in one of its
+/// layouts.
 struct TuneTarget {
   const nn::FusedLayer *layer;
+  nn::Conv2dOp conv;
   nn::KernelLayout layout;
 };
 
@@ -861,14 +863,16 @@ int netc::runTune(const RunOptions &options) {
     std::vector<TuneTarget> targets;
     std::set<std::string> kernels;
     for (size_t l = 0; l < layers.size(); ++l) {
-      if (!llvm::any_of(layers[l].ops, [](mlir::Operation *op) {
-            return llvm::isa<nn::Conv2dOp>(op);
-          }))
+      auto conv = llvm::find_if(layers[l].ops, [](mlir::Operation *op) {
+        return llvm::isa<nn::Conv2dOp>(op);
+      });
+      if (conv == layers[l].ops.end())
         continue;
       for (const nn::KernelLayout &layout :
            {layouts[l], nn::preferredLayout(layers[l])})
         if (kernels.insert(layers[l].key() + "|" + layout.key()).second)
-          targets.push_back({&layers[l], layout});
+          targets.push_back(
+              {&layers[l], llvm::cast<nn::Conv2dOp>(*conv), layout});
     }
 
     std::set<std::string> tunedKeys;
@@ -883,13 +887,9 @@ int netc::runTune(const RunOptions &options) {
       if (key.empty())
         continue;
       tunedKeys.insert(key);
-      auto conv = llvm::cast<nn::Conv2dOp>(
-          *llvm::find_if(targets[t].layer->ops, [](mlir::Operation *op) {
-            return llvm::isa<nn::Conv2dOp>(op);
-          }));
       std::string title =
           formatv("{0} ({1}, {2})", targets[t].layer->name(),
-                  convSummary(conv), layoutText(targets[t].layout));
+                  convSummary(targets[t].conv), layoutText(targets[t].layout));
       if (options.tuneList) {
         llvm::outs() << title << "\n  key: " << key << "\n";
         for (size_t i = 0; i < candidates.size(); ++i)
