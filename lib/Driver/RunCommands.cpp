@@ -256,8 +256,8 @@ static int useTuningCache(const RunOptions &options) {
   llvm::Expected<halide::TuningCache> cache =
       readTuningCache(options.tuningCache);
   if (!cache)
-    return fail(ExitUsageError, "tuning cache: " +
-                                    llvm::toString(cache.takeError()));
+    return fail(ExitUsageError,
+                "tuning cache: " + llvm::toString(cache.takeError()));
   halide::setActiveTuningCache(
       std::make_shared<const halide::TuningCache>(std::move(*cache)));
   return 0;
@@ -701,13 +701,10 @@ static std::string convSummary(nn::Conv2dOp conv) {
   auto first = [](mlir::ArrayAttr a) {
     return a[0].cast<mlir::IntegerAttr>().getInt();
   };
-  std::string text = formatv("{0}x{1}x{2} -> {3}, {4}x{5}",
-                             in.getDimSize(r - 3), in.getDimSize(r - 2),
-                             in.getDimSize(r - 1), conv.getOutChannels(),
-                             first(conv.getKernelSize()),
-                             conv.getKernelSize()[1]
-                                 .cast<mlir::IntegerAttr>()
-                                 .getInt());
+  std::string text = formatv(
+      "{0}x{1}x{2} -> {3}, {4}x{5}", in.getDimSize(r - 3), in.getDimSize(r - 2),
+      in.getDimSize(r - 1), conv.getOutChannels(), first(conv.getKernelSize()),
+      conv.getKernelSize()[1].cast<mlir::IntegerAttr>().getInt());
   if (first(conv.getStride()) > 1)
     text += formatv("/{0}", first(conv.getStride()));
   return text;
@@ -746,7 +743,8 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
 
   halide::TuningProbe probe;
   halide::setTuningProbe(&probe);
-  auto unsetProbe = llvm::make_scope_exit([] { halide::setTuningProbe(nullptr); });
+  auto unsetProbe =
+      llvm::make_scope_exit([] { halide::setTuningProbe(nullptr); });
   std::vector<MeasuredCandidate> candidates;
   auto compile = [&](int force) {
     probe.force = force;
@@ -826,8 +824,8 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
       if (!c.agrees)
         continue;
       for (size_t b = 0; b < inputs.size(); ++b) {
-        auto times = c.session->timeLayers(pointers(inputs[b]),
-                                           options.repetitions);
+        auto times =
+            c.session->timeLayers(pointers(inputs[b]), options.repetitions);
         if (!times)
           return times.takeError();
         for (double t : *times)
@@ -881,8 +879,8 @@ int netc::runTune(const RunOptions &options) {
     for (size_t t = 0; t < targets.size(); ++t) {
       auto measured = measureCandidates(targets[t], options, tunedKeys);
       if (!measured)
-        return fail(ExitModelError, "tuning failed: " +
-                                        llvm::toString(measured.takeError()));
+        return fail(ExitModelError,
+                    "tuning failed: " + llvm::toString(measured.takeError()));
       auto &[key, candidates] = *measured;
       if (key.empty())
         continue;
@@ -914,9 +912,9 @@ int netc::runTune(const RunOptions &options) {
       gains.push_back(scores[0] / scores[best]);
       changed += best != 0;
       // Every candidate's score, the chosen one marked.
-      llvm::outs() << formatv("{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n",
-                              title, scores[0], scores[best],
-                              scores[0] / scores[best]);
+      llvm::outs() << formatv(
+          "{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n", title, scores[0],
+          scores[best], scores[0] / scores[best]);
       for (size_t i = 0; i < candidates.size(); ++i) {
         const MeasuredCandidate &c = candidates[i];
         if (!c.agrees)
@@ -948,11 +946,10 @@ int netc::runTune(const RunOptions &options) {
     llvm::outs() << formatv(
         "tuned {0} convolution kernels at batch {1}: {2} differ from the "
         "rule, {3:f2}x faster (geomean); wrote {4}\n",
-        gains.size(), llvm::join(llvm::map_range(options.tuneBatches,
-                                                 [](int64_t b) {
-                                                   return std::to_string(b);
-                                                 }),
-                                 ","),
+        gains.size(),
+        llvm::join(llvm::map_range(options.tuneBatches,
+                                   [](int64_t b) { return std::to_string(b); }),
+                   ","),
         changed, geomean(gains), options.tuningCache);
     return int(ExitSuccess);
   });

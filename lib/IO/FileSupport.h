@@ -48,7 +48,6 @@ void readLittleEndianFloats(const uint8_t *src, size_t count, float *dst);
 void writeLittleEndianFloats(llvm::raw_ostream &os,
                              llvm::ArrayRef<float> values);
 
-
 } // namespace netc::io
 
 #endif // NETC_LIB_IO_FILESUPPORT_H

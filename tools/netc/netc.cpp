@@ -110,10 +110,10 @@ static cl::opt<std::string> tuningCache(
              "measured from this file; tune: write them there (default: "
              "$NETC_TUNING_CACHE)"),
     cl::value_desc("file"), cl::cat(netcCategory));
-static cl::list<int64_t> tuneBatches(
-    "batches", cl::CommaSeparated,
-    cl::desc("tune: the batch sizes to measure at (default: 1)"),
-    cl::value_desc("N,..."), cl::cat(netcCategory));
+static cl::list<int64_t>
+    tuneBatches("batches", cl::CommaSeparated,
+                cl::desc("tune: the batch sizes to measure at (default: 1)"),
+                cl::value_desc("N,..."), cl::cat(netcCategory));
 static cl::opt<bool> tuneList(
     "list",
     cl::desc("tune: list each Conv2d's key and candidates, measure nothing"),

@@ -1,4 +1,4 @@
-//===- TuningCache.h - Schedule choices measured on this machine -*- C++ -*-===//
+//===- TuningCache.h - Measured schedule choices ---------------*- C++ -*-===//
 //
 // Part of netc. Licensed under the MIT License; see LICENSE.
 //
@@ -52,7 +52,6 @@ public:
 
   llvm::Optional<std::string> lookup(llvm::StringRef key) const;
   void set(const std::string &key, const std::string &choice);
-  size_t size() const { return entries.size(); }
 
 private:
   std::map<std::string, std::string> entries;

@@ -571,10 +571,10 @@ namespace {
 /// over channel blocks runs. netc's rules choose it (ruleTilePlan), or a
 /// tuning cache (TuningCache.h).
 struct TilePlan {
-  int cVecs = 1;              ///< output-channel vectors per tile
+  int cVecs = 1;                ///< output-channel vectors per tile
   int64_t xTile = 1, yTile = 1; ///< pixels per tile
-  ChunkPlan chunks;           ///< chunks.chunk == 0: the whole reduction
-  bool blocksInside = false;  ///< without chunks: blocks inside the pixels
+  ChunkPlan chunks;             ///< chunks.chunk == 0: the whole reduction
+  bool blocksInside = false;    ///< without chunks: blocks inside the pixels
 
   /// The plan as a tuning cache's choice.
   std::string str() const {
@@ -592,8 +592,8 @@ static void setRegisterTile(TilePlan &plan, const ConvShape &shape, int cVecs,
                             int64_t maxPixels) {
   plan.cVecs = cVecs;
   plan.xTile = pickTile(shape.outW, maxPixels, 1, 2);
-  plan.yTile = pickTile(shape.outH, std::max<int64_t>(1, maxPixels / plan.xTile),
-                        plan.xTile, 2);
+  plan.yTile = pickTile(
+      shape.outH, std::max<int64_t>(1, maxPixels / plan.xTile), plan.xTile, 2);
 }
 
 /// Where the loop over channel blocks runs by rule: outside the pixel
@@ -745,11 +745,11 @@ static std::string codegenTarget(const Halide::Target &target) {
   std::string kept;
   for (llvm::StringRef part : parts) {
     if (part.startswith("no_") || part.startswith("trace_") ||
-        llvm::is_contained(llvm::ArrayRef<llvm::StringRef>{
-                               "jit", "user_context", "debug", "profile",
-                               "large_buffers", "embed_bitcode",
-                               "c_plus_plus_name_mangling"},
-                           part))
+        llvm::is_contained(
+            llvm::ArrayRef<llvm::StringRef>{
+                "jit", "user_context", "debug", "profile", "large_buffers",
+                "embed_bitcode", "c_plus_plus_name_mangling"},
+            part))
       continue;
     kept += (kept.empty() ? "" : "-") + part.str();
   }
@@ -817,8 +817,8 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
 static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
                                  int vec, const Halide::Target &target) {
   auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
-  TilePlan plan =
-      chooseTilePlan(layer, shape, vec, target, /*packedPerBlock=*/packed.defined());
+  TilePlan plan = chooseTilePlan(layer, shape, vec, target,
+                                 /*packedPerBlock=*/packed.defined());
   int cTile = plan.cVecs * vec;
   int64_t xTile = plan.xTile, yTile = plan.yTile;
   if (plan.chunks.chunk) {
