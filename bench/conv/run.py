@@ -191,6 +191,17 @@ def flops(s, n):
     return 2.0 * n * s["k"] * s["ho"] * s["wo"] * (s["c"] // s["groups"]) * s["r"] * s["s"]
 
 
+def taps_inside(s):
+    """The share of the nominal FLOPs whose tap is inside the input, not in
+    the zero padding: what netc (one group) and oneDNN's direct kernels
+    compute. 0.82 for a 3x3 kernel on a 7x7 map."""
+    def share(size, out, k):
+        inside = sum(1 for o in range(out) for t in range(k)
+                     if 0 <= o * s["stride"] + t * s["dilation"] - s["pad"] < size)
+        return inside / (out * k)
+    return share(s["h"], s["ho"], s["r"]) * share(s["w"], s["wo"], s["s"])
+
+
 # --------------------------------------------------------------------------
 # The four implementations
 
@@ -608,7 +619,8 @@ def main():
         for s in shapes:
             key = (s["name"], n)
             f = flops(s, n)
-            row = dict(s, batch=n, flops=f, reps=reps_of[key], onednn=extra.get(key))
+            row = dict(s, batch=n, flops=f, taps_inside=taps_inside(s),
+                       reps=reps_of[key], onednn=extra.get(key))
             for impl in impls:
                 r = summarise(results[key][impl])
                 if r["ok"]:

@@ -574,6 +574,37 @@ CASES.append({
     "batch": 2,
 })
 
+# Convolutions with one group and zero padding sum over the taps inside
+# the input only (ConvLowering.cpp), each tile's border tests folded to
+# constants (ConvSchedule.cpp, foldPaddingTests): one tile per row (7
+# wide) and shifted tiles (9 wide); padding beyond the kernel's reach
+# (border outputs with no tap inside: the bias alone); dilation with
+# stride; `same` with an even kernel (asymmetric); 1x7 and 7x1 kernels; a
+# padded 1x1 layer; a chunked 3x3 stride-2 layer in blocks; a 5x5 stride-3
+# layer. p9 has 3 output channels: row tiles, which keep every tap.
+CASES.append({
+    "name": "sched_padding_taps", "kind": "sched",
+    "inputs": {"x": ["N", 32, 7, 9]},
+    "layers": [
+        conv("p1", 32, 32, 3, "x", padding=1),
+        conv("o1", 32, 16, 1, "p1"),
+        conv("p2", 32, 32, 3, "x", padding=3),
+        conv("p3", 32, 48, 3, "x", stride=2, padding=2, dilation=2,
+             bias=False),
+        conv("p4", 32, 32, 4, "x", padding="same"),
+        conv("o4", 32, 16, 1, "p4"),
+        conv("p5", 32, 16, [1, 7], "x", padding=[0, 3]),
+        conv("p6", 32, 16, [7, 1], "x", padding=[3, 0]),
+        conv("p7", 32, 8, 1, "x", padding=1),
+        conv("p8", 32, 64, 3, "p1", stride=2, padding=1),
+        conv("o8", 64, 16, 1, "p8"),
+        conv("p9", 32, 3, 3, "x", padding=1),
+        conv("p10", 32, 16, 5, "x", stride=3, padding=2),
+    ],
+    "outputs": ["o1", "p2", "p3", "o4", "p5", "p6", "p7", "o8", "p9", "p10"],
+    "batch": 2,
+})
+
 # MaxPool2d and AvgPool2d between one-group convolutions pass channel
 # blocks through (nn::passesBlocks): padding, stride above and below the
 # kernel, dilation, ceil_mode, count_include_pad=False, divisor_override,

@@ -216,6 +216,9 @@ struct ConvShape {
   bool subsampled;
   bool dilated;      ///< whether either dilation is above 1
   ImagesApart apart; ///< when the images of a batch run apart
+  /// Whether the sum skips the taps in the zero padding (lowerConv2d): its
+  /// reduction has a predicate.
+  bool tapsInside;
 
   explicit ConvShape(const LoweredLayer &layer) {
     auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
@@ -251,6 +254,8 @@ struct ConvShape {
     blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
     if (rank == 4)
       apart = imagesApart(layer.output.sizes[0]);
+    tapsInside = !Halide::Internal::is_const_one(
+        layer.reduction.domain().predicate());
   }
 };
 } // namespace
@@ -274,6 +279,22 @@ static ConvFuncs convFuncs(const LoweredLayer &layer) {
           layer.vars[1],
           layer.vars[2],
           layer.reduction};
+}
+
+/// Folds the border tests of a sum that skips the zero padding
+/// (ConvShape::tapsInside) into the tiles: with the output's width and
+/// height fixed and a row's taps (`kx`, the kernel columns) unrolled in
+/// `taps`, each test is a constant in every tile once Halide has split the
+/// border tiles off the interior, and the interior tiles have none. `out`
+/// is the output, (x, y, ...) or in blocks (cl, x, y, cb, n).
+static void foldPaddingTests(const ConvShape &shape, Halide::Func out,
+                             Halide::Stage taps, Halide::RVar kx) {
+  if (!shape.tapsInside)
+    return;
+  std::vector<Var> v = out.args();
+  size_t cx = shape.blockedOut ? 1 : 0;
+  out.bound(v[cx], 0, int(shape.outW)).bound(v[cx + 1], 0, int(shape.outH));
+  taps.unroll(kx);
 }
 
 /// The lanes of an output-channel vector for `shape`, or 0 when the channel
@@ -543,6 +564,7 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
     steps.reorder(c, x, y, r.x, r.y, rki);
   }
   steps.vectorize(c, vec).unroll(c).unroll(x).unroll(y);
+  foldPaddingTests(shape, out, steps, r.x);
   // Weights not stored packed are packed per task's block of channels.
   if (packed.defined()) {
     std::vector<Var> p = packed.args();
@@ -903,6 +925,7 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
       .unroll(c)
       .unroll(x)
       .unroll(y);
+  foldPaddingTests(shape, out, acc.update(), r.x);
 
   // Weights not stored packed are packed per channel block.
   if (packed.defined()) {
