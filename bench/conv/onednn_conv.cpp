@@ -3,7 +3,7 @@
 //   g++ -O3 -march=native -fopenmp -o onednn_conv onednn_conv.cpp -ldnnl -lpthread
 //   ./onednn_conv --n 1 --c 64 --h 56 --w 56 --k 64 --r 3 --s 3 \
 //       [--stride 1] [--pad 1] [--dilation 1] [--groups 1] \
-//       [--layout any|nchw] [--reps 20] [--threads 2]
+//       [--layout any|nchw] [--reps 20] [--threads 2] [--huge-pages 1]
 //
 // Prints one JSON object on stdout:
 //   {"layout", "ok", "ms" (median), "ms_min", "ms_max", "reps", "impl",
@@ -21,15 +21,21 @@
 // The bias is off (ResNet's convolutions have none; netc's and torch's rows
 // are built without one too). Dilation is PyTorch's (1 = dense); oneDNN's
 // is one less. Threads: OpenMP, set with omp_set_num_threads(--threads).
+// --huge-pages 1 (the default): src, weights and dst are the harness's own
+// memory, and tensors of 4 MiB or more are aligned to 2 MiB and advised to
+// use transparent huge pages, as netc's runtime allocates its buffers; 0:
+// 64-byte aligned, 4 KiB pages.
 
 #include <dnnl.hpp>
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -90,6 +96,26 @@ void fillRandom(memory &m, std::mt19937 &rng) {
     p[i] = u(rng);
 }
 
+// Memory for a tensor of `bytes`, freed at exit. With `hugePages`, one of
+// 4 MiB or more is aligned to 2 MiB and advised to use transparent huge
+// pages, as netc's runtime does with its buffers (JITSession.cpp).
+void *allocate(size_t bytes, bool hugePages) {
+  static std::vector<std::unique_ptr<void, decltype(&std::free)>> held;
+  constexpr size_t kHuge = size_t(2) << 20;
+  bool huge = hugePages && bytes >= 2 * kHuge;
+  size_t align = huge ? kHuge : 64;
+  size_t rounded = (bytes + align - 1) / align * align;
+  void *p = std::aligned_alloc(align, rounded);
+  if (!p) {
+    std::fprintf(stderr, "onednn_conv: out of memory\n");
+    std::exit(2);
+  }
+  if (huge)
+    madvise(p, rounded, MADV_HUGEPAGE);
+  held.emplace_back(p, &std::free);
+  return p;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -118,7 +144,7 @@ int main(int argc, char **argv) {
       {"n", 1},      {"c", 64},   {"h", 56},        {"w", 56},
       {"k", 64},     {"r", 3},    {"s", 3},         {"stride", 1},
       {"pad", 0},    {"dilation", 1}, {"groups", 1}, {"reps", 20},
-      {"threads", 2}, {"warmup", 3}};
+      {"threads", 2}, {"warmup", 3}, {"huge-pages", 1}};
   std::string layout = "any";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -179,8 +205,12 @@ int main(int argc, char **argv) {
   }
 
   std::mt19937 rng(1);
-  memory src(pd.src_desc(), eng), wts(pd.weights_desc(), eng),
-      dst(pd.dst_desc(), eng);
+  bool huge = v["huge-pages"] != 0;
+  auto tensor = [&](const memory::desc &md) {
+    return memory(md, eng, allocate(md.get_size(), huge));
+  };
+  memory src = tensor(pd.src_desc()), wts = tensor(pd.weights_desc()),
+         dst = tensor(pd.dst_desc());
   std::string reorderJson;
   if (any) {
     // Plain tensors, reordered into the chosen layouts (timed once).
