@@ -396,8 +396,13 @@ int netc::runRun(const RunOptions &options) {
     runtime::Schedule schedule = scheduleOf(options);
     runtime::WeightSet weightsCopy =
         options.compareReference ? *weights : runtime::WeightSet();
+    // A batch known only at run time is planned as the first input's.
+    int64_t batch = 1;
+    if (!inputs.empty() && inputs.front().shape.size() == 4)
+      batch = inputs.front().shape.front();
     auto session = runtime::JITSession::compile(
-        func, std::move(*weights), schedule, options.target, !options.common.noFuse);
+        func, std::move(*weights), schedule, options.target,
+        !options.common.noFuse, batch);
     if (!session)
       return fail(ExitModelError,
                   "code generation failed: " +
@@ -720,6 +725,13 @@ static bool sameResult(const io::Tensor &a, const io::Tensor &b) {
   return relativeDifference(a, b) <= 1e-4;
 }
 
+/// Batches as tune prints them: "1,8".
+static std::string batchList(llvm::ArrayRef<int64_t> batches) {
+  return llvm::join(
+      llvm::map_range(batches, [](int64_t b) { return std::to_string(b); }),
+      ",");
+}
+
 /// How a tune target's operand and result are stored: "blocks>nchw".
 static std::string layoutText(const nn::KernelLayout &layout) {
   auto text = [](int block) { return block ? "blocks" : "nchw"; };
@@ -727,19 +739,21 @@ static std::string layoutText(const nn::KernelLayout &layout) {
          text(layout.resultBlock);
 }
 
-/// Compiles every candidate of `target`'s convolution, checks each result
+/// Compiles every candidate of `target`'s convolution for `batches` (all 1,
+/// or all larger: the kernel's key names which), checks each result
 /// against the rule's, times them interleaved (`rounds` rounds of
 /// `repetitions` runs at each batch, the fastest run kept) and returns the
 /// key and the candidates, the rule's first; no key if the kernel has no
 /// choices to tune.
 static llvm::Expected<std::pair<std::string, std::vector<MeasuredCandidate>>>
 measureCandidates(const TuneTarget &target, const RunOptions &options,
+                  llvm::ArrayRef<int64_t> batches,
                   const std::set<std::string> &tunedKeys) {
   std::vector<nn::ParameterInfo> params;
   for (mlir::Operation *op : target.layer->ops)
     llvm::append_range(params, nn::parametersOf(op));
   runtime::WeightSet weights = runtime::initializeWeights(params, options.seed);
-  int64_t batchEstimate = options.tuneBatches.back();
+  int64_t batchEstimate = batches.back();
 
   halide::TuningProbe probe;
   halide::setTuningProbe(&probe);
@@ -783,7 +797,7 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
   // The same random inputs for every candidate, one set per batch.
   std::mt19937 rng(unsigned(options.seed) + 1);
   std::vector<std::vector<io::Tensor>> inputs;
-  for (int64_t batch : options.tuneBatches) {
+  for (int64_t batch : batches) {
     inputs.emplace_back();
     for (mlir::Value v : target.layer->operands)
       inputs.back().push_back(randomTensor(v.getType(), batch, rng));
@@ -816,7 +830,7 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
   // machine falls on several candidates.
   const int rounds = 3;
   for (MeasuredCandidate &c : candidates)
-    c.bestMs.assign(options.tuneBatches.size(), HUGE_VAL);
+    c.bestMs.assign(batches.size(), HUGE_VAL);
   for (int round = 0; round < rounds; ++round)
     for (size_t k = 0; k < candidates.size(); ++k) {
       MeasuredCandidate &c =
@@ -873,60 +887,74 @@ int netc::runTune(const RunOptions &options) {
               {&layers[l], llvm::cast<nn::Conv2dOp>(*conv), layout});
     }
 
+    // Batch 1 and larger batches are tuned apart, each kernel's choice
+    // keyed by which (halide::plannedBatch): a plan may win at batch 8,
+    // where the images run apart, and lose at batch 1.
+    std::vector<int64_t> single, larger;
+    for (int64_t batch : options.tuneBatches)
+      (batch == 1 ? single : larger).push_back(batch);
     std::set<std::string> tunedKeys;
+    std::set<const TuneTarget *> tunedTargets;
     std::vector<double> gains;
     size_t changed = 0;
-    for (size_t t = 0; t < targets.size(); ++t) {
-      auto measured = measureCandidates(targets[t], options, tunedKeys);
-      if (!measured)
-        return fail(ExitModelError,
-                    "tuning failed: " + llvm::toString(measured.takeError()));
-      auto &[key, candidates] = *measured;
-      if (key.empty())
-        continue;
-      tunedKeys.insert(key);
-      std::string title =
-          formatv("{0} ({1}, {2})", targets[t].layer->name(),
-                  convSummary(targets[t].conv), layoutText(targets[t].layout));
-      if (options.tuneList) {
-        llvm::outs() << title << "\n  key: " << key << "\n";
-        for (size_t i = 0; i < candidates.size(); ++i)
-          llvm::outs() << formatv("  {0}: {1}{2}\n", i, candidates[i].choice,
-                                  i ? "" : " (the rule)");
-        continue;
+    for (size_t t = 0; t < targets.size(); ++t)
+      for (llvm::ArrayRef<int64_t> batches : {single, larger}) {
+        if (batches.empty())
+          continue;
+        auto measured =
+            measureCandidates(targets[t], options, batches, tunedKeys);
+        if (!measured)
+          return fail(ExitModelError, "tuning failed: " +
+                                          llvm::toString(measured.takeError()));
+        auto &[key, candidates] = *measured;
+        if (key.empty())
+          continue;
+        tunedKeys.insert(key);
+        tunedTargets.insert(&targets[t]);
+        std::string title = formatv(
+            "{0} ({1}, {2}) at batch {3}", targets[t].layer->name(),
+            convSummary(targets[t].conv), layoutText(targets[t].layout),
+            batchList(batches));
+        if (options.tuneList) {
+          llvm::outs() << title << "\n  key: " << key << "\n";
+          for (size_t i = 0; i < candidates.size(); ++i)
+            llvm::outs() << formatv("  {0}: {1}{2}\n", i, candidates[i].choice,
+                                    i ? "" : " (the rule)");
+          continue;
+        }
+        size_t best = 0;
+        std::vector<double> scores;
+        for (const MeasuredCandidate &c : candidates)
+          scores.push_back(c.agrees ? geomean(c.bestMs) : HUGE_VAL);
+        for (size_t i = 1; i < candidates.size(); ++i)
+          if (scores[i] < scores[best])
+            best = i;
+        // Another plan only when it is clearly faster: measurements on a
+        // shared machine differ by a few percent from run to run.
+        if (scores[best] > 0.97 * scores[0])
+          best = 0;
+        // The rule's plan is written as `rule`, so that a later netc whose
+        // rule differs uses its own.
+        cache.set(key, best ? candidates[best].choice : halide::kRuleChoice);
+        gains.push_back(scores[0] / scores[best]);
+        changed += best != 0;
+        // Every candidate's score, the chosen one marked.
+        llvm::outs() << formatv(
+            "{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n", title,
+            scores[0], scores[best], scores[0] / scores[best]);
+        for (size_t i = 0; i < candidates.size(); ++i) {
+          const MeasuredCandidate &c = candidates[i];
+          if (!c.agrees)
+            llvm::errs() << "netc: warning: candidate '" << c.choice
+                         << "' disagrees with the rule's result; not used\n";
+          llvm::outs() << formatv(
+              "  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
+              c.agrees ? formatv("{0:f3} ms", scores[i]).str()
+                       : std::string("wrong"),
+              c.choice, i ? "" : " (the rule)");
+        }
+        llvm::outs().flush();
       }
-      size_t best = 0;
-      std::vector<double> scores;
-      for (const MeasuredCandidate &c : candidates)
-        scores.push_back(c.agrees ? geomean(c.bestMs) : HUGE_VAL);
-      for (size_t i = 1; i < candidates.size(); ++i)
-        if (scores[i] < scores[best])
-          best = i;
-      // Another plan only when it is clearly faster: measurements on a
-      // shared machine differ by a few percent from run to run.
-      if (scores[best] > 0.97 * scores[0])
-        best = 0;
-      // The rule's plan is written as `rule`, so that a later netc whose
-      // rule differs uses its own.
-      cache.set(key, best ? candidates[best].choice : halide::kRuleChoice);
-      gains.push_back(scores[0] / scores[best]);
-      changed += best != 0;
-      // Every candidate's score, the chosen one marked.
-      llvm::outs() << formatv(
-          "{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n", title, scores[0],
-          scores[best], scores[0] / scores[best]);
-      for (size_t i = 0; i < candidates.size(); ++i) {
-        const MeasuredCandidate &c = candidates[i];
-        if (!c.agrees)
-          llvm::errs() << "netc: warning: candidate '" << c.choice
-                       << "' disagrees with the rule's result; not used\n";
-        llvm::outs() << formatv("  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
-                                c.agrees ? formatv("{0:f3} ms", scores[i]).str()
-                                         : std::string("wrong"),
-                                c.choice, i ? "" : " (the rule)");
-      }
-      llvm::outs().flush();
-    }
     if (tunedKeys.empty())
       llvm::outs() << formatv("netc: nothing to tune: no Conv2d of '{0}' has "
                               "schedule choices\n",
@@ -944,13 +972,10 @@ int netc::runTune(const RunOptions &options) {
     if (tunedKeys.empty())
       return int(ExitSuccess);
     llvm::outs() << formatv(
-        "tuned {0} convolution kernels at batch {1}: {2} differ from the "
-        "rule, {3:f2}x faster (geomean); wrote {4}\n",
-        gains.size(),
-        llvm::join(llvm::map_range(options.tuneBatches,
-                                   [](int64_t b) { return std::to_string(b); }),
-                   ","),
-        changed, geomean(gains), options.tuningCache);
+        "tuned {0} convolution kernels at batch {1}: {2} of {3} choices "
+        "differ from the rule, {4:f2}x faster (geomean); wrote {5}\n",
+        tunedTargets.size(), batchList(options.tuneBatches), changed,
+        gains.size(), geomean(gains), options.tuningCache);
     return int(ExitSuccess);
   });
 }

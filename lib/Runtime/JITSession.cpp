@@ -405,6 +405,7 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         impl.batchEstimate = batchEstimate;
+        halide::PlannedBatchScope planned(batchEstimate);
         std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
         // The tuned schedule passes values in channel blocks where that
         // pays; the others keep NCHW.
@@ -448,6 +449,7 @@ JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
       std::move(weights), schedule, target,
       [&](Impl &impl, std::map<std::string, Kernel *> &byKey) -> llvm::Error {
         impl.batchEstimate = batchEstimate;
+        halide::PlannedBatchScope planned(batchEstimate);
         nn::KernelLayout layout = givenLayout ? *givenLayout
                                   : schedule == Schedule::Tuned
                                       ? nn::preferredLayout(layer)

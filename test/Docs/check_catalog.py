@@ -109,8 +109,8 @@ NOT_DIAGNOSTICS = {
     "\\n  key: ",
     " (the rule)",
     "{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\\n",
-    "tuned {0} convolution kernels at batch {1}: {2} differ from the rule, "
-    "{3:f2}x faster (geomean); wrote {4}\\n",
+    "tuned {0} convolution kernels at batch {1}: {2} of {3} choices "
+    "differ from the rule, {4:f2}x faster (geomean); wrote {5}\\n",
     # A tuning cache: its header, its choices and keys (TuningCache.h), and
     # the /proc/cpuinfo field a key reads.
     "# netc tuning cache: KEY<TAB>CHOICE per line, written by `netc tune` "
@@ -118,8 +118,9 @@ NOT_DIAGNOSTICS = {
     "{0:f3} ms",
     "vectors={0} pixels={1}x{2} chunk={3} band={4} block={5} inside={6}",
     "conv2d in={0}x{1}x{2} out={3} kernel={4} stride={5} padding={6}:{7} "
-    "dilation={8} groups={9} layout={10}>{11} threads={12} target={13} "
-    "cpu={14}",
+    "dilation={8} groups={9} layout={10}>{11} batch={15} threads={12} "
+    "target={13} cpu={14}",
+    "{0} ({1}, {2}) at batch {3}",
     "cpu family",
     "CPU implementer",
     "CPU architecture",

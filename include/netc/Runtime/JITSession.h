@@ -70,7 +70,9 @@ public:
   /// `target` (a Halide target string; "host" by default). With `fuse`,
   /// a Conv2d and the BatchNorm2d, residual Add and activation after it
   /// run as one kernel (nn::fuseLayers).
-  /// An autoscheduler plans for a symbolic batch of `batchEstimate`.
+  /// An autoscheduler plans for a symbolic batch of `batchEstimate`, and
+  /// netc's tuned schedule takes the tuning cache's choices for it
+  /// (halide::plannedBatch).
   static llvm::Expected<std::unique_ptr<JITSession>>
   compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
           llvm::StringRef target = "host", bool fuse = true,

@@ -62,6 +62,27 @@ int plannedThreads();
 /// container's cpuset), at least 1.
 int availableCPUs();
 
+/// The batch that kernels whose batch is known only at run time are
+/// planned for: it picks their tuning cache choices, which `netc tune`
+/// measures apart for batch 1 and for larger batches (docs/Tuning.md). 0,
+/// unknown, is planned as a batch above 1. A JIT session plans for the
+/// batch it is compiled for; an AOT library with a symbolic batch does not
+/// know one.
+int64_t plannedBatch();
+
+/// Sets plannedBatch() for the compilations during its lifetime (one
+/// compilation at a time: the driver's), then restores it.
+class PlannedBatchScope {
+public:
+  explicit PlannedBatchScope(int64_t batch);
+  ~PlannedBatchScope();
+  PlannedBatchScope(const PlannedBatchScope &) = delete;
+  PlannedBatchScope &operator=(const PlannedBatchScope &) = delete;
+
+private:
+  int64_t previous;
+};
+
 /// Applies `kind`.
 void applySchedule(LoweredNetwork &net, ScheduleKind kind,
                    const Halide::Target &target);

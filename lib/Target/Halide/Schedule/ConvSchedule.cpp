@@ -65,6 +65,7 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <thread>
 
@@ -144,6 +145,18 @@ int halide::plannedThreads() {
   // workers spin, and more of them than CPUs would take turns instead of
   // running together.
   return availableCPUs();
+}
+
+/// plannedBatch(): read by the compiling threads, set by the driver's.
+static std::atomic<int64_t> plannedBatchValue{0};
+
+int64_t halide::plannedBatch() { return plannedBatchValue.load(); }
+
+halide::PlannedBatchScope::PlannedBatchScope(int64_t batch)
+    : previous(plannedBatchValue.exchange(batch)) {}
+
+halide::PlannedBatchScope::~PlannedBatchScope() {
+  plannedBatchValue.store(previous);
 }
 
 namespace {
@@ -790,10 +803,19 @@ static std::string tuningKey(const LoweredLayer &layer, const ConvShape &shape,
               std::to_string(v.cast<mlir::IntegerAttr>().getInt());
     return text;
   };
+  // The batch the kernel runs at, or is planned for when it is known only
+  // at run time: 1, or N for larger batches (another plan may win there:
+  // the images then run apart, each in its own thread's cache).
+  int64_t batch = 1;
+  if (shape.rank == 4) {
+    const int64_t *n =
+        Halide::Internal::as_const_int(layer.output.sizes.front());
+    batch = n ? *n : plannedBatch();
+  }
   return llvm::formatv(
       "conv2d in={0}x{1}x{2} out={3} kernel={4} stride={5} padding={6}:{7} "
-      "dilation={8} groups={9} layout={10}>{11} threads={12} target={13} "
-      "cpu={14}",
+      "dilation={8} groups={9} layout={10}>{11} batch={15} threads={12} "
+      "target={13} cpu={14}",
       inType.getDimSize(inType.getRank() - 3),
       inType.getDimSize(inType.getRank() - 2),
       inType.getDimSize(inType.getRank() - 1), shape.outC,
@@ -801,7 +823,7 @@ static std::string tuningKey(const LoweredLayer &layer, const ConvShape &shape,
       ints(conv.getPadding()), conv.getPaddingMode(), ints(conv.getDilation()),
       shape.groups, shape.blockedIn ? "blocks" : "nchw",
       shape.blockedOut ? "blocks" : "nchw", plannedThreads(),
-      codegenTarget(target), hostCPUKey());
+      codegenTarget(target), hostCPUKey(), batch == 1 ? "1" : "N");
 }
 
 /// The plan for a channel tile: netc's rule, unless `netc tune` forces a
