@@ -92,6 +92,13 @@ static void *allocateActivation(size_t bytes) {
   return data;
 }
 
+/// allocateActivation for a Halide buffer, which does not check for null.
+static void *allocateActivationOrThrow(size_t bytes) {
+  if (void *data = allocateActivation(bytes))
+    return data;
+  throw std::bad_alloc();
+}
+
 /// Memory for the layers' results, kept between steps and between runs: a
 /// block is back on the free list once no live value reads it, and a later
 /// result of about its size (at most twice as large) takes it. Page faults
@@ -505,7 +512,7 @@ static Halide::Buffer<float> toBlocks(const Halide::Buffer<float> &nchw,
   int w = nchw.dim(0).extent(), h = nchw.dim(1).extent(),
       c = nchw.dim(2).extent(), n = nchw.dim(3).extent();
   Halide::Runtime::Buffer<float> storage(nullptr, {block, w, h, c / block, n});
-  storage.allocate(allocateActivation, std::free);
+  storage.allocate(allocateActivationOrThrow, std::free);
   Halide::Buffer<float> blocked(std::move(storage));
   blocked.for_each_element([&](int ci, int x, int y, int cb, int b) {
     blocked(ci, x, y, cb, b) = nchw(x, y, cb * block + ci, b);

@@ -580,8 +580,10 @@ CASES.append({
 # wide) and shifted tiles (9 wide); padding beyond the kernel's reach
 # (border outputs with no tap inside: the bias alone); dilation with
 # stride; `same` with an even kernel (asymmetric); 1x7 and 7x1 kernels; a
-# padded 1x1 layer; a chunked 3x3 stride-2 layer in blocks; a 5x5 stride-3
-# layer. p9 has 3 output channels: row tiles, which keep every tap.
+# padded 1x1 layer; a 3x3 stride-2 layer in blocks; a 5x5 stride-3 layer.
+# p9 has 3 output channels: row tiles, which keep every tap. Chunked
+# reductions with the predicate: sched_chunked_bands (c2) and
+# sched_padded_at (s2).
 CASES.append({
     "name": "sched_padding_taps", "kind": "sched",
     "inputs": {"x": ["N", 32, 7, 9]},

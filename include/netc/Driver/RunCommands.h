@@ -49,8 +49,9 @@ struct RunOptions {
   /// Whether tuningCache came from NETC_TUNING_CACHE (a missing file is
   /// then a warning, not an error).
   bool tuningCacheFromEnvironment = false;
-  /// tune: the batches to measure each candidate at (the choice is the
-  /// fastest over them all).
+  /// tune: the batches to measure each candidate at. Batch 1 and the
+  /// larger batches get a choice each, the fastest over the batches of
+  /// their kind.
   std::vector<int64_t> tuneBatches = {1};
   /// tune: list each Conv2d's key and candidates instead of measuring.
   bool tuneList = false;

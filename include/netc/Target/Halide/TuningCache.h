@@ -15,9 +15,10 @@
 //
 // An entry's key names everything the choice depends on: the convolution
 // (channels, input size, kernel, stride, padding, dilation, groups), how
-// its input and result are stored, the threads, the Halide target and the
-// CPU (vendor, family, model); another machine, target or thread count
-// looks its choices up under other keys. docs/Tuning.md has the format.
+// its input and result are stored, the batch (1, or N for larger ones), the
+// threads, the Halide target and the CPU (vendor, family, model); another
+// machine, target or thread count looks its choices up under other keys.
+// docs/Tuning.md has the format.
 //
 //===----------------------------------------------------------------------===//
 

@@ -161,8 +161,10 @@ LoweredLayer halide::lowerConv2d(nn::Conv2dOp op, const Tensor &input,
   // off the interior (`likely`). Row tiles vectorize along the row, where
   // the predicate would be a test per vector. Measured at batch 8
   // (interleaved, fastest of 3 x 10 repetitions) on ResNet-50's 3x3
-  // layers: 512x7 15%, 256x14 10%, 512x14/2 7%, 128x28 4%, 64x56 3%
-  // faster; geomean of the seven 7%.
+  // layers: 512x7 15%, 256x14 10%, 512x14/2 7%, 128x28 4%, 256x28/2 4%,
+  // 128x56/2 5%, 64x56 3% faster; geomean 7%. The gate must match the
+  // channel tiles' dispatch (scheduleConv); the other schedules assert
+  // that they get no predicate.
   if (mode == "zeros" && growsOnly && !unpadded && groups == 1 && outC >= 4) {
     Expr row = y * int(step[0]) + r.y * int(d[0]);
     Expr col = x * int(step[1]) + r.x * int(d[1]);

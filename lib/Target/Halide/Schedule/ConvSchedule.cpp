@@ -791,9 +791,10 @@ static std::string codegenTarget(const Halide::Target &target) {
   return kept;
 }
 
-/// The tuning cache's key of a convolution: see TuningCache.h.
+/// The tuning cache's key of a convolution at `batch` (1, or any larger
+/// one: N): see TuningCache.h.
 static std::string tuningKey(const LoweredLayer &layer, const ConvShape &shape,
-                             const Halide::Target &target) {
+                             const Halide::Target &target, int64_t batch) {
   auto conv = llvm::cast<nn::Conv2dOp>(layer.op);
   auto inType = conv.getInput().getType().cast<mlir::RankedTensorType>();
   auto ints = [](mlir::ArrayAttr a) {
@@ -803,15 +804,6 @@ static std::string tuningKey(const LoweredLayer &layer, const ConvShape &shape,
               std::to_string(v.cast<mlir::IntegerAttr>().getInt());
     return text;
   };
-  // The batch the kernel runs at, or is planned for when it is known only
-  // at run time: 1, or N for larger batches (another plan may win there:
-  // the images then run apart, each in its own thread's cache).
-  int64_t batch = 1;
-  if (shape.rank == 4) {
-    const int64_t *n =
-        Halide::Internal::as_const_int(layer.output.sizes.front());
-    batch = n ? *n : plannedBatch();
-  }
   return llvm::formatv(
       "conv2d in={0}x{1}x{2} out={3} kernel={4} stride={5} padding={6}:{7} "
       "dilation={8} groups={9} layout={10}>{11} batch={15} threads={12} "
@@ -841,7 +833,20 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
     return rule;
   std::vector<TilePlan> candidates =
       candidateTilePlans(shape, vec, target, packedPerBlock, rule);
-  std::string key = tuningKey(layer, shape, target);
+  // The batch the kernel runs at, or is planned for when it is known only
+  // at run time: 1, or N for larger batches (another plan may win there:
+  // the images then run apart, each in its own thread's cache). A batch
+  // neither known nor planned (an object file) takes N's choice, or else
+  // batch 1's, so that a cache tuned at batch 1 alone still serves it.
+  int64_t batch = 1;
+  bool unplanned = false;
+  if (shape.rank == 4) {
+    const int64_t *n =
+        Halide::Internal::as_const_int(layer.output.sizes.front());
+    batch = n ? *n : plannedBatch();
+    unplanned = !n && batch == 0;
+  }
+  std::string key = tuningKey(layer, shape, target, batch);
   if (probe) {
     probe->key = key;
     probe->candidates.clear();
@@ -851,7 +856,10 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
       return candidates[probe->force];
     return rule;
   }
-  if (llvm::Optional<std::string> choice = activeCache->lookup(key))
+  llvm::Optional<std::string> choice = activeCache->lookup(key);
+  if (!choice && unplanned)
+    choice = activeCache->lookup(tuningKey(layer, shape, target, 1));
+  if (choice)
     if (llvm::Optional<TilePlan> plan = planOfChoice(*choice, candidates))
       return *plan;
   return rule;
@@ -978,6 +986,8 @@ static void scheduleConvChannels(LoweredLayer &layer, const ConvShape &shape,
 /// Conv2d with vectors along the output width: see the file comment.
 static void scheduleConvRows(LoweredLayer &layer, const ConvShape &shape,
                              const Halide::Target &target) {
+  assert(!shape.tapsInside && "lowerConv2d skips zero padding only for the "
+                              "channel tiles, which fold its tests");
   auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
 
   // Rows shorter than the narrowest vector: scalar code, one plane per
@@ -1121,6 +1131,8 @@ static int64_t foldedPaddedRows(const ConvShape &shape, int64_t yTile) {
 /// comment.
 static void scheduleDepthwiseBlocks(LoweredLayer &layer, const ConvShape &shape,
                                     const Halide::Target &target) {
+  assert(!shape.tapsInside && "lowerConv2d skips zero padding only for the "
+                              "channel tiles, which fold its tests");
   auto [out, acc, padded, packed, x, y, c, r] = convFuncs(layer);
   int vec = std::min(target.natural_vector_size<float>(), nn::kActivationBlock);
   // The tile: one block of channels by up to 8 pixels of a row by as many
