@@ -400,9 +400,9 @@ int netc::runRun(const RunOptions &options) {
     int64_t batch = 1;
     if (!inputs.empty() && inputs.front().shape.size() == 4)
       batch = inputs.front().shape.front();
-    auto session = runtime::JITSession::compile(
-        func, std::move(*weights), schedule, options.target,
-        !options.common.noFuse, batch);
+    auto session = runtime::JITSession::compile(func, std::move(*weights),
+                                                schedule, options.target,
+                                                !options.common.noFuse, batch);
     if (!session)
       return fail(ExitModelError,
                   "code generation failed: " +
@@ -904,17 +904,17 @@ int netc::runTune(const RunOptions &options) {
         auto measured =
             measureCandidates(targets[t], options, batches, tunedKeys);
         if (!measured)
-          return fail(ExitModelError, "tuning failed: " +
-                                          llvm::toString(measured.takeError()));
+          return fail(ExitModelError,
+                      "tuning failed: " + llvm::toString(measured.takeError()));
         auto &[key, candidates] = *measured;
         if (key.empty())
           continue;
         tunedKeys.insert(key);
         tunedTargets.insert(&targets[t]);
-        std::string title = formatv(
-            "{0} ({1}, {2}) at batch {3}", targets[t].layer->name(),
-            convSummary(targets[t].conv), layoutText(targets[t].layout),
-            batchList(batches));
+        std::string title =
+            formatv("{0} ({1}, {2}) at batch {3}", targets[t].layer->name(),
+                    convSummary(targets[t].conv), layoutText(targets[t].layout),
+                    batchList(batches));
         if (options.tuneList) {
           llvm::outs() << title << "\n  key: " << key << "\n";
           for (size_t i = 0; i < candidates.size(); ++i)
@@ -947,11 +947,11 @@ int netc::runTune(const RunOptions &options) {
           if (!c.agrees)
             llvm::errs() << "netc: warning: candidate '" << c.choice
                          << "' disagrees with the rule's result; not used\n";
-          llvm::outs() << formatv(
-              "  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
-              c.agrees ? formatv("{0:f3} ms", scores[i]).str()
-                       : std::string("wrong"),
-              c.choice, i ? "" : " (the rule)");
+          llvm::outs() << formatv("  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
+                                  c.agrees
+                                      ? formatv("{0:f3} ms", scores[i]).str()
+                                      : std::string("wrong"),
+                                  c.choice, i ? "" : " (the rule)");
         }
         llvm::outs().flush();
       }

@@ -116,7 +116,8 @@ public:
       blocks[id].refs = 1;
       return id;
     }
-    void *data = allocateActivation(std::max<size_t>(elements, 1) * sizeof(float));
+    void *data =
+        allocateActivation(std::max<size_t>(elements, 1) * sizeof(float));
     if (!data)
       throw std::bad_alloc();
     blocks.push_back({std::unique_ptr<float, FreeDeleter>(static_cast<float *>(data)),

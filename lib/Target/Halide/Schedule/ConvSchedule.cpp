@@ -267,8 +267,8 @@ struct ConvShape {
     blockedOut = findFunc(layer, FuncRole::Output).dimensions() == rank + 1;
     if (rank == 4)
       apart = imagesApart(layer.output.sizes[0]);
-    tapsInside = !Halide::Internal::is_const_one(
-        layer.reduction.domain().predicate());
+    tapsInside =
+        !Halide::Internal::is_const_one(layer.reduction.domain().predicate());
   }
 };
 } // namespace
