@@ -849,6 +849,50 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
   return std::make_pair(key, std::move(candidates));
 }
 
+/// Prints `--list`'s entry for one kernel: its key and its candidates.
+static void listCandidates(const std::string &title, const std::string &key,
+                           const std::vector<MeasuredCandidate> &candidates) {
+  llvm::outs() << title << "\n  key: " << key << "\n";
+  for (size_t i = 0; i < candidates.size(); ++i)
+    llvm::outs() << formatv("  {0}: {1}{2}\n", i, candidates[i].choice,
+                            i ? "" : " (the rule)");
+}
+
+/// Picks the fastest of `candidates` that agree with the rule's result (the
+/// rule's own, the first, unless another is clearly faster), prints every
+/// candidate's score with the chosen one marked, and returns the chosen
+/// index and its speed-up over the rule.
+static std::pair<size_t, double>
+chooseCandidate(const std::string &title,
+                const std::vector<MeasuredCandidate> &candidates) {
+  size_t best = 0;
+  std::vector<double> scores;
+  for (const MeasuredCandidate &c : candidates)
+    scores.push_back(c.agrees ? geomean(c.bestMs) : HUGE_VAL);
+  for (size_t i = 1; i < candidates.size(); ++i)
+    if (scores[i] < scores[best])
+      best = i;
+  // Another plan only when it is clearly faster: measurements on a shared
+  // machine differ by a few percent from run to run.
+  if (scores[best] > 0.97 * scores[0])
+    best = 0;
+  llvm::outs() << formatv("{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n",
+                          title, scores[0], scores[best],
+                          scores[0] / scores[best]);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const MeasuredCandidate &c = candidates[i];
+    if (!c.agrees)
+      llvm::errs() << "netc: warning: candidate '" << c.choice
+                   << "' disagrees with the rule's result; not used\n";
+    llvm::outs() << formatv("  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
+                            c.agrees ? formatv("{0:f3} ms", scores[i]).str()
+                                     : std::string("wrong"),
+                            c.choice, i ? "" : " (the rule)");
+  }
+  llvm::outs().flush();
+  return {best, scores[0] / scores[best]};
+}
+
 int netc::runTune(const RunOptions &options) {
   if (options.tuningCache.empty() && !options.tuneList)
     return fail(ExitUsageError, "tune needs --tuning-cache FILE (or "
@@ -916,44 +960,15 @@ int netc::runTune(const RunOptions &options) {
                     convSummary(targets[t].conv), layoutText(targets[t].layout),
                     batchList(batches));
         if (options.tuneList) {
-          llvm::outs() << title << "\n  key: " << key << "\n";
-          for (size_t i = 0; i < candidates.size(); ++i)
-            llvm::outs() << formatv("  {0}: {1}{2}\n", i, candidates[i].choice,
-                                    i ? "" : " (the rule)");
+          listCandidates(title, key, candidates);
           continue;
         }
-        size_t best = 0;
-        std::vector<double> scores;
-        for (const MeasuredCandidate &c : candidates)
-          scores.push_back(c.agrees ? geomean(c.bestMs) : HUGE_VAL);
-        for (size_t i = 1; i < candidates.size(); ++i)
-          if (scores[i] < scores[best])
-            best = i;
-        // Another plan only when it is clearly faster: measurements on a
-        // shared machine differ by a few percent from run to run.
-        if (scores[best] > 0.97 * scores[0])
-          best = 0;
+        auto [best, gain] = chooseCandidate(title, candidates);
         // The rule's plan is written as `rule`, so that a later netc whose
         // rule differs uses its own.
         cache.set(key, best ? candidates[best].choice : halide::kRuleChoice);
-        gains.push_back(scores[0] / scores[best]);
+        gains.push_back(gain);
         changed += best != 0;
-        // Every candidate's score, the chosen one marked.
-        llvm::outs() << formatv(
-            "{0}: rule {1:f3} ms, chosen {2:f3} ms ({3:f2}x)\n", title,
-            scores[0], scores[best], scores[0] / scores[best]);
-        for (size_t i = 0; i < candidates.size(); ++i) {
-          const MeasuredCandidate &c = candidates[i];
-          if (!c.agrees)
-            llvm::errs() << "netc: warning: candidate '" << c.choice
-                         << "' disagrees with the rule's result; not used\n";
-          llvm::outs() << formatv("  {0} {1,9} {2}{3}\n", i == best ? '*' : ' ',
-                                  c.agrees
-                                      ? formatv("{0:f3} ms", scores[i]).str()
-                                      : std::string("wrong"),
-                                  c.choice, i ? "" : " (the rule)");
-        }
-        llvm::outs().flush();
       }
     if (tunedKeys.empty())
       llvm::outs() << formatv("netc: nothing to tune: no Conv2d of '{0}' has "
