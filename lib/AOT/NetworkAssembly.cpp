@@ -275,20 +275,19 @@ public:
     std::vector<Halide::Expr> extents(sizes.rbegin(), sizes.rend());
     items.push_back(
         {Item::Allocate, HI::Stmt(), name, Halide::Expr(), extents});
-    HI::BufferBuilder builder;
-    builder.host = HI::Variable::make(Halide::Handle(), name);
-    builder.type = Halide::Float(32);
-    builder.dimensions = int(extents.size());
-    Halide::Expr stride = 1;
-    for (const Halide::Expr &extent : extents) {
-      builder.mins.push_back(0);
-      builder.extents.push_back(extent);
-      builder.strides.push_back(stride);
-      stride = HI::simplify(stride * extent);
-    }
-    let(name + ".buffer", builder.build());
-    return HI::Variable::make(Halide::type_of<halide_buffer_t *>(),
-                              name + ".buffer");
+    return denseBuffer(name + ".buffer",
+                       HI::Variable::make(Halide::Handle(), name), sizes);
+  }
+
+  /// The memory of `buffer` seen as a dense float tensor of `sizes`
+  /// (PyTorch order), bound to `name`; returns its halide_buffer_t.
+  Halide::Expr view(const std::string &name, const Halide::Expr &buffer,
+                    const std::vector<Halide::Expr> &sizes) {
+    return denseBuffer(name,
+                       HI::Call::make(Halide::Handle(),
+                                      HI::Call::buffer_get_host, {buffer},
+                                      HI::Call::Extern),
+                       sizes);
   }
 
   /// Calls `function(args)`, which uses the allocations `uses`, and fails
@@ -350,6 +349,26 @@ private:
     Halide::Expr value;
     std::vector<Halide::Expr> extents;
   };
+
+  /// A halide_buffer_t for a dense float tensor of `sizes` (PyTorch order)
+  /// at `host`, bound to `name`.
+  Halide::Expr denseBuffer(const std::string &name, const Halide::Expr &host,
+                           const std::vector<Halide::Expr> &sizes) {
+    std::vector<Halide::Expr> extents(sizes.rbegin(), sizes.rend());
+    HI::BufferBuilder builder;
+    builder.host = host;
+    builder.type = Halide::Float(32);
+    builder.dimensions = int(extents.size());
+    Halide::Expr stride = 1;
+    for (const Halide::Expr &extent : extents) {
+      builder.mins.push_back(0);
+      builder.extents.push_back(extent);
+      builder.strides.push_back(stride);
+      stride = HI::simplify(stride * extent);
+    }
+    let(name, builder.build());
+    return HI::Variable::make(Halide::type_of<halide_buffer_t *>(), name);
+  }
 
   /// Fails with `error(args)` unless `condition` holds.
   void check(const Halide::Expr &condition, const std::string &error,
@@ -426,6 +445,7 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
   std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, opts.fuse);
   std::vector<nn::KernelLayout> layouts =
       nn::assignActivationLayouts(func, layers);
+  halide::chooseFlatMaps(layers, layouts, target);
   std::vector<LayerKernel> kernels;
   std::map<std::string, size_t> kernelOfKey;
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -564,15 +584,28 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     std::vector<Halide::Expr> args;
     std::vector<std::string> uses;
     std::map<std::string, Halide::Expr> operandExtents;
+    // A kernel on a flat map sees every value as [N, C, 1, H*W]: views of
+    // the same memory (values in blocks are allocated here, dense).
+    bool flat = kernel.layout.flatMap;
+    auto seen = [&](std::vector<Halide::Expr> sizes) {
+      if (flat)
+        sizes = {sizes[0], sizes[1], 1, HI::simplify(sizes[2] * sizes[3])};
+      return sizes;
+    };
     for (unsigned i = 0; i < layer.operands.size(); ++i) {
       NetworkValue operand = values.lookup(layer.operands[i]);
-      args.push_back(operand.buffer);
       if (!operand.allocation.empty())
         uses.push_back(operand.allocation);
+      assert((!flat || !operand.allocation.empty()) &&
+             "a value in blocks is allocated by the top-level function");
       // The kernel's sizes are expressions of its arguments' extents: in
       // blocks, the batch is dimension 4.
       std::vector<Halide::Expr> stored =
-          nn::storageShape(operand.sizes, kernel.layout.operandBlock(i));
+          nn::storageShape(seen(operand.sizes), kernel.layout.operandBlock(i));
+      args.push_back(
+          flat ? body.view(operand.allocation + ".flat" + std::to_string(l),
+                           operand.buffer, stored)
+               : operand.buffer);
       size_t rank = stored.size();
       for (size_t d = 0; d < rank; ++d)
         operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =
@@ -587,13 +620,23 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     NetworkValue value;
     for (const Halide::Expr &size : kernel.outputSizes)
       value.sizes.push_back(HI::simplify(HI::substitute(operandExtents, size)));
+    // On a flat map, the result is stored on its operands' map.
+    if (flat) {
+      const std::vector<Halide::Expr> &map =
+          values.lookup(layer.operands.front()).sizes;
+      value.sizes[2] = map[2];
+      value.sizes[3] = map[3];
+    }
     // A dotted name, unlike every argument's.
     value.allocation = halide::funcName(layerName(layer.last())) + ".value" +
                        std::to_string(allocations++);
     value.buffer = body.allocate(
         value.allocation,
         nn::storageShape(value.sizes, kernel.layout.resultBlock));
-    args.push_back(value.buffer);
+    args.push_back(flat ? body.view(value.allocation + ".flat", value.buffer,
+                                    nn::storageShape(seen(value.sizes),
+                                                     kernel.layout.resultBlock))
+                        : value.buffer);
     uses.push_back(value.allocation);
     body.call(kernel.function, args, uses);
     values[result] = value;
@@ -681,6 +724,7 @@ llvm::Error aot::printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
   std::vector<nn::FusedLayer> layers = nn::fuseLayers(func, fuse);
   std::vector<nn::KernelLayout> layouts =
       nn::assignActivationLayouts(func, layers);
+  halide::chooseFlatMaps(layers, layouts, target);
   std::map<std::string, std::vector<size_t>> layersOfKey;
   std::vector<std::string> keys;
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -713,7 +757,8 @@ llvm::Error aot::printKernelStages(mlir::FuncOp func, llvm::StringRef stage,
       inBlocks.push_back("result");
     if (!inBlocks.empty())
       os << " [in channel blocks of " << nn::kActivationBlock << ": "
-         << llvm::join(inBlocks, ", ") << "]";
+         << llvm::join(inBlocks, ", ")
+         << (kernel.layout.flatMap ? "; on a flat map" : "") << "]";
     if (same.size() > 1) {
       std::vector<std::string> others;
       for (size_t i = 1; i < same.size(); ++i)

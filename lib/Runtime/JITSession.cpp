@@ -421,6 +421,8 @@ JITSession::compile(mlir::FuncOp func, WeightSet weights, Schedule schedule,
             schedule == Schedule::Tuned
                 ? nn::assignActivationLayouts(func, layers)
                 : std::vector<nn::KernelLayout>(layers.size());
+        if (schedule == Schedule::Tuned)
+          halide::chooseFlatMaps(layers, layouts, impl.target);
         if (llvm::Error e =
                 compileKernels(impl, layers, layouts, schedule, byKey))
           return e;
@@ -462,6 +464,8 @@ JITSession::compileLayer(const nn::FusedLayer &layer, WeightSet weights,
                                   : schedule == Schedule::Tuned
                                       ? nn::preferredLayout(layer)
                                       : nn::KernelLayout();
+        if (schedule == Schedule::Tuned)
+          layout.flatMap = halide::prefersFlatMap(layer, layout, impl.target);
         std::vector<unsigned> operands;
         for (unsigned i = 0; i < layer.operands.size(); ++i) {
           operands.push_back(impl.numValues++);
@@ -519,6 +523,21 @@ static Halide::Buffer<float> toBlocks(const Halide::Buffer<float> &nchw,
     blocked(ci, x, y, cb, b) = nchw(x, y, cb * block + ci, b);
   });
   return blocked;
+}
+
+/// `b`, a dense buffer in channel blocks (c % block, x, y, c / block, n),
+/// as a kernel on a flat map sees it (nn::KernelLayout::flatMap):
+/// (c % block, x + y * width, 0, c / block, n), the same memory.
+static Halide::Buffer<float> flatView(const Halide::Buffer<float> &b) {
+  halide_buffer_t raw = *b.raw_buffer();
+  std::vector<halide_dimension_t> dims(raw.dim, raw.dim + raw.dimensions);
+  assert(dims.size() == 5 &&
+         dims[2].stride == dims[1].stride * dims[1].extent &&
+         "a value in blocks is dense");
+  dims[1].extent *= dims[2].extent;
+  dims[2].extent = 1;
+  raw.dim = dims.data();
+  return Halide::Buffer<float>(Halide::Runtime::Buffer<float>(raw));
 }
 
 /// A tensor from a result buffer, NCHW or in channel blocks.
@@ -609,6 +628,8 @@ static llvm::Error runSteps(JITSession::Impl &impl, PassValues &values) {
         std::vector<Halide::Buffer<float>> in;
         for (size_t i = 0; i < step.operands.size(); ++i) {
           in.push_back(values.buffers[step.operands[i]]);
+          if (k.layout.flatMap)
+            in.back() = flatView(in.back());
           k.inputs[i].set(in.back());
         }
         for (size_t w = 0; w < k.weights.size(); ++w)
@@ -619,6 +640,13 @@ static llvm::Error runSteps(JITSession::Impl &impl, PassValues &values) {
           if (!computed)
             return computed.takeError();
           sizes = std::move(*computed);
+          // On a flat map, the result is stored on its operands' map.
+          if (k.layout.flatMap) {
+            const Halide::Buffer<float> &first =
+                values.buffers[step.operands.front()];
+            sizes[1] = first.dim(1).extent();
+            sizes[2] = first.dim(2).extent();
+          }
         }
         size_t elements = 1;
         for (int size : sizes)
@@ -626,7 +654,8 @@ static llvm::Error runSteps(JITSession::Impl &impl, PassValues &values) {
         unsigned block = impl.pool.take(elements);
         values.blockOf[step.result] = int(block);
         Halide::Buffer<float> out(impl.pool.data(block), sizes);
-        k.pipeline.realize(out, impl.target);
+        Halide::Buffer<float> written = k.layout.flatMap ? flatView(out) : out;
+        k.pipeline.realize(written, impl.target);
         values.buffers[step.result] = out;
       }
       for (unsigned v : step.operands)

@@ -53,6 +53,7 @@ NOT_DIAGNOSTICS = {
     # --emit=loop-nest and --emit=halide-stmt: the line above each kernel.
     " (also runs ",
     " [in channel blocks of ",
+    "; on a flat map",
     # netc explain's lines (its formulas are formulas.push_back's).
     "layer '{0}' ({1}) at {2}:{3}:{4}\\n",
     "  params: {0}\\n",

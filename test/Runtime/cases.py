@@ -607,6 +607,34 @@ CASES.append({
     "batch": 2,
 })
 
+# 1x1 convolutions on values in channel blocks whose register tiles do not
+# divide the rows (13 columns; four channel vectors by 6 pixels on
+# AVX-512) run on the map flattened into one row (ConvSchedule.cpp,
+# prefersFlatMap): with a fused BatchNorm2d and ReLU, a residual Add read
+# through the same view, and a GELU; a 3x3 layer and an NCHW result read
+# the flat kernels' results on their own map. test/AOT/flat-maps.test runs
+# the same model as a library.
+CASES.append({
+    "name": "sched_flat_map", "kind": "sched",
+    "inputs": {"x": ["N", 32, 14, 13]},
+    "layers": [
+        conv("s", 32, 32, 3, "x", padding=1),
+        conv("a", 32, 128, 1, "s", bias=False),
+        L("bn_a", "BatchNorm2d", "a", num_features=128),
+        L("relu_a", "ReLU", "bn_a"),
+        conv("b", 128, 128, 1, "relu_a", bias=False),
+        L("bn_b", "BatchNorm2d", "b", num_features=128),
+        L("add", "Add", ["bn_b", "relu_a"]),
+        L("relu_b", "ReLU", "add"),
+        conv("c", 128, 256, 1, "relu_b"),
+        L("gelu", "GELU", "c"),
+        conv("o", 256, 16, 1, "gelu"),
+        conv("o2", 128, 16, 3, "relu_b", padding=1),
+    ],
+    "outputs": ["o", "o2"],
+    "batch": 2,
+})
+
 # MaxPool2d and AvgPool2d between one-group convolutions pass channel
 # blocks through (nn::passesBlocks): padding, stride above and below the
 # kernel, dilation, ceil_mode, count_include_pad=False, divisor_override,

@@ -211,19 +211,28 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
   net.fused = layer.ops.size() > 1;
   LoweringContext ctx(weights);
   llvm::DenseMap<mlir::Value, Tensor> tensors;
+  // On a flat map every value is [N, C, 1, H*W] (KernelLayout::flatMap);
+  // the ops are pointwise in space, so each result has its operand's map.
+  auto typeSeen = [&](mlir::Value v) {
+    auto type = v.getType().cast<mlir::RankedTensorType>();
+    if (!layout.flatMap)
+      return type;
+    llvm::ArrayRef<int64_t> shape = type.getShape();
+    assert(shape.size() == 4 && "a flat map is made of 4-D values");
+    return mlir::RankedTensorType::get(
+        {shape[0], shape[1], 1, shape[2] * shape[3]}, type.getElementType());
+  };
   for (unsigned i = 0; i < layer.operands.size(); ++i) {
     mlir::Value v = layer.operands[i];
     std::string name = i == 0 ? "input" : "input" + std::to_string(i);
     Halide::ImageParam param;
     llvm::Expected<Tensor> t =
-        inputTensor(v.getType().cast<mlir::RankedTensorType>(), name,
-                    layout.operandBlock(i), param, ctx);
+        inputTensor(typeSeen(v), name, layout.operandBlock(i), param, ctx);
     if (!t)
       return t.takeError();
     net.inputs.push_back(param);
     net.inputNames.push_back(name);
-    net.inputShapes.push_back(
-        shapeOf(v.getType().cast<mlir::RankedTensorType>()));
+    net.inputShapes.push_back(shapeOf(typeSeen(v)));
     tensors[v] = *t;
   }
   for (mlir::Operation *op : layer.ops) {
@@ -231,6 +240,10 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
     for (mlir::Value v : op->getOperands())
       ins.push_back(tensors.lookup(v));
     LoweredLayer lowered = lowerOp(op, ins, ctx);
+    if (layout.flatMap) {
+      lowered.output.sizes[2] = ins.front().sizes[2];
+      lowered.output.sizes[3] = ins.front().sizes[3];
+    }
     tensors[op->getResult(0)] = lowered.output;
     net.layers.push_back(std::move(lowered));
   }

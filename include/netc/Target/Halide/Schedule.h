@@ -28,6 +28,18 @@ void applyReferenceSchedule(LoweredNetwork &net);
 /// Tiles, vectorizes and parallelizes each layer for `target`.
 void applyTunedSchedule(LoweredNetwork &net, const Halide::Target &target);
 
+/// Whether the kernel of `layer`, stored as `layout` says, runs faster on
+/// its map flattened into one row (nn::KernelLayout::flatMap) on `target`:
+/// a 1x1 Conv2d with stride 1 and no padding, its epilogue and every
+/// value in channel blocks, whose register tiles do not divide the rows.
+bool prefersFlatMap(const nn::FusedLayer &layer, const nn::KernelLayout &layout,
+                    const Halide::Target &target);
+
+/// Sets each layout's flatMap to prefersFlatMap.
+void chooseFlatMaps(llvm::ArrayRef<nn::FusedLayer> layers,
+                    llvm::MutableArrayRef<nn::KernelLayout> layouts,
+                    const Halide::Target &target);
+
 /// The pipeline's output Funcs: one `<output name>_output` Func per network
 /// output, copying it (an output may be an input or an alias), computed at
 /// root, parallel over its outermost and vectorized along its innermost

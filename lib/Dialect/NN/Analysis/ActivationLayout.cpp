@@ -22,7 +22,7 @@ std::string KernelLayout::key() const {
   std::string key = " @";
   for (int b : operandBlocks)
     key += std::to_string(b) + ",";
-  return key + ">" + std::to_string(resultBlock);
+  return key + ">" + std::to_string(resultBlock) + (flatMap ? " flat" : "");
 }
 
 /// The Conv2d that `layer` starts with, with one group and a 4-D input.

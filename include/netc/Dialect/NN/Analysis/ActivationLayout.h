@@ -45,6 +45,14 @@ constexpr int kActivationBlock = 16;
 struct KernelLayout {
   std::vector<int> operandBlocks;
   int resultBlock = 0;
+  /// Whether the kernel sees every operand and its result with the height
+  /// and width merged into one row, [N, C, 1, H*W]: a kernel that is
+  /// pointwise in space (a 1x1 Conv2d with stride 1 and no padding, and its
+  /// epilogue) on values in blocks, which are dense. Its tiles then run
+  /// along the whole map, not row by row. The code generators pass it views
+  /// of the same memory. Chosen by the code generator's target
+  /// (halide::chooseFlatMap), not here.
+  bool flatMap = false;
 
   int operandBlock(size_t i) const {
     return i < operandBlocks.size() ? operandBlocks[i] : 0;
