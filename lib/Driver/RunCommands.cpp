@@ -732,11 +732,16 @@ static std::string batchList(llvm::ArrayRef<int64_t> batches) {
       ",");
 }
 
-/// How a tune target's operand and result are stored: "blocks>nchw".
-static std::string layoutText(const nn::KernelLayout &layout) {
+/// How a tune target's operand and result are stored: "blocks>nchw", or
+/// "blocks>blocks, flat map" when its key (`key`) says the kernel runs on
+/// a flat map (nn::KernelLayout::flatMap, which the code generator
+/// chooses).
+static std::string layoutText(const nn::KernelLayout &layout,
+                              llvm::StringRef key) {
   auto text = [](int block) { return block ? "blocks" : "nchw"; };
   return std::string(text(layout.operandBlock(0))) + ">" +
-         text(layout.resultBlock);
+         text(layout.resultBlock) +
+         (key.contains(">blocks-flat ") ? ", flat map" : "");
 }
 
 /// Compiles every candidate of `target`'s convolution for `batches` (all 1,
@@ -957,8 +962,8 @@ int netc::runTune(const RunOptions &options) {
         tunedTargets.insert(&targets[t]);
         std::string title =
             formatv("{0} ({1}, {2}) at batch {3}", targets[t].layer->name(),
-                    convSummary(targets[t].conv), layoutText(targets[t].layout),
-                    batchList(batches));
+                    convSummary(targets[t].conv),
+                    layoutText(targets[t].layout, key), batchList(batches));
         if (options.tuneList) {
           listCandidates(title, key, candidates);
           continue;

@@ -1,18 +1,25 @@
 """Writes a tuning cache that gives every convolution `netc tune --list`
-lists its candidate number INDEX (its last, if it has fewer).
+lists its candidate number INDEX (its last, if it has fewer), or, for an
+INDEX of `has:TEXT`, its first candidate whose choice contains TEXT (the
+rule's if none does).
 
     pick_candidate.py LIST_OUTPUT INDEX CACHE
 """
 import sys
 
-listing, index, cache = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+listing, index, cache = sys.argv[1], sys.argv[2], sys.argv[3]
 entries = []
 key, choices = None, []
 
 
 def flush():
-    if key:
-        entries.append((key, choices[min(index, len(choices) - 1)]))
+    if not key:
+        return
+    if index.startswith("has:"):
+        found = [c for c in choices if index[len("has:"):] in c]
+        entries.append((key, found[0] if found else choices[0]))
+    else:
+        entries.append((key, choices[min(int(index), len(choices) - 1)]))
 
 
 for line in open(listing):

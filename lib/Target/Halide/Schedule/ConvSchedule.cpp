@@ -431,7 +431,8 @@ namespace {
 /// whole.
 struct ChunkPlan {
   int64_t chunk = 0;           ///< input channels per chunk
-  int64_t band = 0;            ///< output rows per task
+  int64_t band = 0;            ///< output rows per task; on a flat map,
+                               ///< output pixels of its one row
   int64_t block = 0;           ///< output channels per task
   bool parallelBlocks = false; ///< whether the blocks of a band run apart
 };
@@ -542,11 +543,13 @@ static void scheduleChunkedReduction(LoweredLayer &layer,
   std::vector<Var> b = out.args(); // (channel in block, x, y, block, n)
   Var batch = b.back();
   Var cbo("cbo"), cbi("cbi"), yb("yb"), ybi("ybi");
+  // On a flat map, a band is a run of pixels of its one row.
+  bool runs = shape.flat && plan.band > 1;
   out.compute_root()
       .split(b[3], cbo, cbi, int(plan.block / nn::kActivationBlock),
              TailStrategy::RoundUp)
-      .split(b[2], yb, ybi, int(plan.band), TailStrategy::RoundUp)
-      .reorder(b[0], b[1], ybi, cbi, cbo, yb)
+      .split(runs ? b[1] : b[2], yb, ybi, int(plan.band), TailStrategy::RoundUp)
+      .reorder(b[0], runs ? ybi : b[1], runs ? b[2] : ybi, cbi, cbo, yb)
       .vectorize(b[0], vec)
       .parallel(batch);
   parallelWithinImages(out, shape.apart, [&](Halide::Stage s) {
@@ -843,13 +846,16 @@ static std::vector<TilePlan> candidateTilePlans(const ConvShape &shape, int vec,
         continue;
       add(chunked);
       // A 1x1 chunk's task is a whole image; on maps of 28 rows and more,
-      // also a band of rows (bandRows), whose sums stay in cache. Measured
-      // by netc tune at batch 8 (AMD Zen 5, 1 MiB of L2): 256->64 at 56x56
-      // 7% faster in bands of 14 rows, 512->256 and 512->128 at 28x28 2-4%
-      // in bands of 7.
-      int64_t band = bandRows(shape.outH);
-      if (shape.kernel[0] * shape.kernel[1] == 1 && shape.outH >= 28 && band &&
-          band % plan.yTile == 0) {
+      // also a band of rows (bandRows), whose sums stay in cache, or on a
+      // flat map the run of pixels those rows were. Measured by netc tune
+      // at batch 8 (AMD Zen 5, 1 MiB of L2): 256->64 at 56x56 7% faster in
+      // bands of 14 rows, 512->256 and 512->128 at 28x28 2-4% in bands of 7.
+      int64_t rows = shape.flat ? shape.outW / shape.rowWidth : shape.outH;
+      int64_t band = bandRows(rows);
+      if (shape.flat)
+        band *= shape.rowWidth;
+      if (shape.kernel[0] * shape.kernel[1] == 1 && rows >= 28 && band &&
+          band % (shape.flat ? plan.xTile : plan.yTile) == 0) {
         chunked.chunks.band = band;
         add(chunked);
       }
