@@ -36,3 +36,15 @@ llvm_config.add_tool_substitutions(
 # Where the AOT example's build put its weights.
 config.substitutions.append(
     ("%aot_example_dir", os.path.join(config.netc_obj_root, "examples", "aot")))
+
+# `REQUIRES: avx512`: tests whose expectations hold only where the JIT's
+# host target is AVX-512 (32 vector registers: the four-vector tiles, flat
+# maps for rows of 28).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                      if line.startswith("flags")), [])
+except OSError:
+    flags = []
+if {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= set(flags):
+    config.available_features.add("avx512")

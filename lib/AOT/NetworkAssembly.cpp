@@ -602,10 +602,11 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
       // blocks, the batch is dimension 4.
       std::vector<Halide::Expr> stored =
           nn::storageShape(seen(operand.sizes), kernel.layout.operandBlock(i));
-      args.push_back(
-          flat ? body.view(operand.allocation + ".flat" + std::to_string(l),
-                           operand.buffer, stored)
-               : operand.buffer);
+      args.push_back(flat ? body.view(operand.allocation + ".flat" +
+                                          std::to_string(l) + "_" +
+                                          std::to_string(i),
+                                      operand.buffer, stored)
+                          : operand.buffer);
       size_t rank = stored.size();
       for (size_t d = 0; d < rank; ++d)
         operandExtents[kernel.inputNames[i] + ".extent." + std::to_string(d)] =

@@ -612,8 +612,9 @@ CASES.append({
 # AVX-512) run on the map flattened into one row (ConvSchedule.cpp,
 # prefersFlatMap): with a fused BatchNorm2d and ReLU, a residual Add read
 # through the same view, and a GELU; a 3x3 layer and an NCHW result read
-# the flat kernels' results on their own map. test/AOT/flat-maps.test runs
-# the same model as a library.
+# the flat kernels' results on their own map, and so do 1x1 layers that
+# keep their rows (stride 2; padding, read by a MaxPool2d in blocks).
+# test/AOT/flat-maps.test runs the same model as a library.
 CASES.append({
     "name": "sched_flat_map", "kind": "sched",
     "inputs": {"x": ["N", 32, 14, 13]},
@@ -630,8 +631,12 @@ CASES.append({
         L("gelu", "GELU", "c"),
         conv("o", 256, 16, 1, "gelu"),
         conv("o2", 128, 16, 3, "relu_b", padding=1),
+        conv("p", 128, 32, 1, "relu_b", stride=2),
+        conv("q", 128, 128, 1, "relu_b", padding=1),
+        L("mp", "MaxPool2d", "q", kernel_size=3, stride=2, padding=1),
+        conv("o3", 128, 16, 1, "mp"),
     ],
-    "outputs": ["o", "o2"],
+    "outputs": ["o", "o2", "p", "o3"],
     "batch": 2,
 })
 

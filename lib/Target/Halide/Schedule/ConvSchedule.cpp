@@ -27,7 +27,9 @@
 //   block); rows run in parallel, and the blocks too when outside. Long 1x1
 //   reductions, and 3x3 layers with a stride above 1 or heavy weights, split
 //   the reduction into chunks whose weights stay in L1 when the result is in
-//   channel blocks (planChunks).
+//   channel blocks (planChunks). A pointwise kernel in blocks whose tiles do
+//   not divide the rows runs on its map flattened into one row
+//   (prefersFlatMap), in parallel runs of about a row's worth of tiles.
 // - Row tiles, for depthwise convolutions, other groups, layers with fewer
 //   than 4 output channels, and stride-1 1x1 layers with few input channels
 //   and wide rows whose input and output are NCHW: a register tile of one or
@@ -765,9 +767,9 @@ bool halide::prefersFlatMap(const nn::FusedLayer &layer,
       return false;
   }
   // Flat when the rule's tiles on the flat map compute at least 2% fewer
-  // pixels than on the rows: ResNet-50's 1x1 layers whose tiles are 6
-  // pixels wide (four channel vectors by 6 pixels) on maps 56, 28 and 14
-  // pixels wide compute 7% of their pixels twice. Measured against the
+  // pixels than on the rows: ResNet-50's 1x1 layers whose tiles are four
+  // channel vectors by 6 pixels (by 5 on rows of 14) compute 7% of their
+  // pixels twice on maps 56, 28 and 14 pixels wide. Measured against the
   // same layers on rows (2 threads, interleaved, fastest of 5 runs of 10
   // repetitions at batch 8, of 30 at batch 1): 64->256 at 56x56 3% faster
   // at both batches, 256->128 at 56x56 0-4%, 128->512 at 28x28 5%,
@@ -782,6 +784,7 @@ bool halide::prefersFlatMap(const nn::FusedLayer &layer,
   flat.outW = shape.outW * shape.outH;
   flat.outH = 1;
   flat.flat = true;
+  flat.rowWidth = shape.outW;
   TilePlan flatPlan = ruleTilePlan(flat, vec, target, /*packedPerBlock=*/false);
   return tiledPixels(flat.outW, 1, flatPlan.xTile, flatPlan.yTile) * 102 <
          tiledPixels(shape.outW, shape.outH, rows.xTile, rows.yTile) * 100;
@@ -982,10 +985,12 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
 static int64_t flatRunTiles(const ConvShape &shape, int64_t xTile) {
   int64_t tiles = (shape.outW + xTile - 1) / xTile;
   int64_t row = (shape.rowWidth + xTile - 1) / xTile;
-  // A run never exceeds the map (a shifted run must fit inside it).
+  // A run never exceeds the map (a shifted run must fit inside it), nor
+  // shrinks below two tiles (a single tile always divides the map).
   int64_t most = std::max<int64_t>(1, std::min(2 * row, shape.outW / xTile));
+  int64_t least = std::min(most, std::max<int64_t>(2, row / 2));
   int64_t best = std::min(row, most), bestWaste = INT64_MAX;
-  for (int64_t k = std::max<int64_t>(1, row / 2); k <= most; ++k) {
+  for (int64_t k = least; k <= most; ++k) {
     int64_t waste = (tiles + k - 1) / k * k - tiles;
     if (waste < bestWaste ||
         (waste == bestWaste && std::abs(k - row) < std::abs(best - row)))

@@ -51,7 +51,7 @@ struct KernelLayout {
   /// epilogue) on values in blocks, which are dense. Its tiles then run
   /// along the whole map, not row by row. The code generators pass it views
   /// of the same memory. Chosen by the code generator's target
-  /// (halide::chooseFlatMap), not here.
+  /// (halide::prefersFlatMap), not here.
   bool flatMap = false;
 
   int operandBlock(size_t i) const {
