@@ -587,10 +587,8 @@ llvm::Error aot::emitAssembledNetwork(mlir::FuncOp func,
     // A kernel on a flat map sees every value as [N, C, 1, H*W]: views of
     // the same memory (values in blocks are allocated here, dense).
     bool flat = kernel.layout.flatMap;
-    auto seen = [&](std::vector<Halide::Expr> sizes) {
-      if (flat)
-        sizes = {sizes[0], sizes[1], 1, HI::simplify(sizes[2] * sizes[3])};
-      return sizes;
+    auto seen = [&](const std::vector<Halide::Expr> &sizes) {
+      return flat ? nn::flatMapShape(sizes) : sizes;
     };
     for (unsigned i = 0; i < layer.operands.size(); ++i) {
       NetworkValue operand = values.lookup(layer.operands[i]);

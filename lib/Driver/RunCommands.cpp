@@ -657,6 +657,14 @@ struct MeasuredCandidate {
   std::vector<double> bestMs;
   bool agrees = true; ///< its result matches the rule's
 };
+
+/// A tuned kernel: its key (empty when it has no choices to tune), whether
+/// it runs on a flat map, and its candidates, the rule's first.
+struct MeasuredKernel {
+  std::string key;
+  bool flatMap = false;
+  std::vector<MeasuredCandidate> candidates;
+};
 } // namespace
 
 /// The geometric mean of `values`.
@@ -733,24 +741,20 @@ static std::string batchList(llvm::ArrayRef<int64_t> batches) {
 }
 
 /// How a tune target's operand and result are stored: "blocks>nchw", or
-/// "blocks>blocks, flat map" when its key (`key`) says the kernel runs on
-/// a flat map (nn::KernelLayout::flatMap, which the code generator
-/// chooses).
-static std::string layoutText(const nn::KernelLayout &layout,
-                              llvm::StringRef key) {
+/// "blocks>blocks, flat map" when the kernel runs on a flat map
+/// (nn::KernelLayout::flatMap, which the code generator chooses).
+static std::string layoutText(const nn::KernelLayout &layout, bool flatMap) {
   auto text = [](int block) { return block ? "blocks" : "nchw"; };
   return std::string(text(layout.operandBlock(0))) + ">" +
-         text(layout.resultBlock) +
-         (key.contains(">blocks-flat ") ? ", flat map" : "");
+         text(layout.resultBlock) + (flatMap ? ", flat map" : "");
 }
 
 /// Compiles every candidate of `target`'s convolution for `batches` (all 1,
 /// or all larger: the kernel's key names which), checks each result
 /// against the rule's, times them interleaved (`rounds` rounds of
 /// `repetitions` runs at each batch, the fastest run kept) and returns the
-/// key and the candidates, the rule's first; no key if the kernel has no
-/// choices to tune.
-static llvm::Expected<std::pair<std::string, std::vector<MeasuredCandidate>>>
+/// kernel's key and candidates; no key if it has no choices to tune.
+static llvm::Expected<MeasuredKernel>
 measureCandidates(const TuneTarget &target, const RunOptions &options,
                   llvm::ArrayRef<int64_t> batches,
                   const std::set<std::string> &tunedKeys) {
@@ -776,15 +780,16 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
     return rule.takeError();
   candidates.push_back({"", std::move(*rule), {}, true});
   std::string key = probe.key;
+  bool flatMap = probe.flatMap;
   std::vector<std::string> choices = probe.candidates;
   if (key.empty() || tunedKeys.count(key))
-    return std::make_pair(std::string(), std::vector<MeasuredCandidate>());
+    return MeasuredKernel();
   candidates.front().choice = choices.front();
   if (options.tuneList) {
     // Only the candidates, unmeasured.
     for (size_t i = 1; i < choices.size(); ++i)
       candidates.push_back({choices[i], nullptr, {}, true});
-    return std::make_pair(key, std::move(candidates));
+    return MeasuredKernel{key, flatMap, std::move(candidates)};
   }
   // A candidate that does not compile is a bug in netc's schedules, but
   // the others can still be measured.
@@ -851,7 +856,7 @@ measureCandidates(const TuneTarget &target, const RunOptions &options,
           c.bestMs[b] = std::min(c.bestMs[b], t);
       }
     }
-  return std::make_pair(key, std::move(candidates));
+  return MeasuredKernel{key, flatMap, std::move(candidates)};
 }
 
 /// Prints `--list`'s entry for one kernel: its key and its candidates.
@@ -955,7 +960,7 @@ int netc::runTune(const RunOptions &options) {
         if (!measured)
           return fail(ExitModelError,
                       "tuning failed: " + llvm::toString(measured.takeError()));
-        auto &[key, candidates] = *measured;
+        auto &[key, flatMap, candidates] = *measured;
         if (key.empty())
           continue;
         tunedKeys.insert(key);
@@ -963,7 +968,7 @@ int netc::runTune(const RunOptions &options) {
         std::string title =
             formatv("{0} ({1}, {2}) at batch {3}", targets[t].layer->name(),
                     convSummary(targets[t].conv),
-                    layoutText(targets[t].layout, key), batchList(batches));
+                    layoutText(targets[t].layout, flatMap), batchList(batches));
         if (options.tuneList) {
           listCandidates(title, key, candidates);
           continue;

@@ -56,7 +56,6 @@ NOT_DIAGNOSTICS = {
     "; on a flat map",
     # netc tune's title of a kernel on a flat map.
     ", flat map",
-    ">blocks-flat ",
     # netc explain's lines (its formulas are formulas.push_back's).
     "layer '{0}' ({1}) at {2}:{3}:{4}\\n",
     "  params: {0}\\n",

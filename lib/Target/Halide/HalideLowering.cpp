@@ -217,10 +217,9 @@ halide::lowerFusedLayer(const nn::FusedLayer &layer,
     auto type = v.getType().cast<mlir::RankedTensorType>();
     if (!layout.flatMap)
       return type;
-    llvm::ArrayRef<int64_t> shape = type.getShape();
-    assert(shape.size() == 4 && "a flat map is made of 4-D values");
     return mlir::RankedTensorType::get(
-        {shape[0], shape[1], 1, shape[2] * shape[3]}, type.getElementType());
+        nn::flatMapShape(std::vector<int64_t>(type.getShape())),
+        type.getElementType());
   };
   for (unsigned i = 0; i < layer.operands.size(); ++i) {
     mlir::Value v = layer.operands[i];

@@ -78,6 +78,9 @@ struct TuningProbe {
   std::string key;
   /// Set by the schedule: every candidate's choice; the first is the rule's.
   std::vector<std::string> candidates;
+  /// Set by the schedule: whether the kernel runs on a flat map
+  /// (nn::KernelLayout::flatMap, which its key names too).
+  bool flatMap = false;
 };
 
 /// Installs `probe` for the compiles that follow (null: none), on any

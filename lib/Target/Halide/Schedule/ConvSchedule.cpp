@@ -961,6 +961,7 @@ static TilePlan chooseTilePlan(const LoweredLayer &layer,
   std::string key = tuningKey(layer, shape, target, batch);
   if (probe) {
     probe->key = key;
+    probe->flatMap = shape.flat;
     probe->candidates.clear();
     for (const TilePlan &plan : candidates)
       probe->candidates.push_back(plan.str());

@@ -75,6 +75,15 @@ std::vector<KernelLayout>
 assignActivationLayouts(mlir::FuncOp func,
                         llvm::ArrayRef<nn::FusedLayer> layers);
 
+/// The PyTorch-order shape that a kernel on a flat map
+/// (KernelLayout::flatMap) sees for a 4-D value of `shape` (ints, or
+/// Halide Exprs): [N, C, 1, H*W].
+template <typename Size>
+std::vector<Size> flatMapShape(const std::vector<Size> &shape) {
+  assert(shape.size() == 4 && "a flat map is made of 4-D values");
+  return {shape[0], shape[1], Size(1), shape[2] * shape[3]};
+}
+
 /// The shape of a buffer holding a tensor of PyTorch-order `shape` (ints,
 /// or Halide Exprs) in channel blocks of `block` (0: `shape` itself), in
 /// the same order (reversed, Halide's): [N, C / block, H, W, block].
